@@ -22,7 +22,6 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
 
-from extractor.errors import InputError
 from extractor.fetch.tagged import iter_lines
 from extractor.fetch.text import body_parts_from_plain, compose
 from extractor.records import Abstract, Deletion, Problem
@@ -51,7 +50,8 @@ class Columns:
         self.title_column = title_column
         self.abstract_column = abstract_column
 
-    def resolve(self, columns: Iterable[str], where: str) -> tuple[str | None, str | None, str | None, str | None]:
+    def resolve(self, columns: Iterable[str]) -> tuple[str | None, str | None, str | None, str | None]:
+        """The actual keys for id, text, title, abstract; ``ValueError`` when a needed one is missing."""
         columns = list(columns)
         rid = _find(columns, self.id_column, _ID_DEFAULTS)
         text = _find(columns, self.text_column, ("text",))
@@ -61,11 +61,11 @@ class Columns:
                                    (self.title_column, title, "title"),
                                    (self.abstract_column, abstract, "abstract")):
             if given and found is None:
-                raise InputError(f"{where}: no column {given!r} for the {what} (columns: "
+                raise ValueError(f"no column {given!r} for the {what} (columns: "
                                  f"{', '.join(columns) or 'none'})")
         if text is None and abstract is None and title is None:
-            raise InputError(f"{where}: no text column found (columns: {', '.join(columns) or 'none'}); "
-                             "name one with text_column= / --text-column, or abstract_column=")
+            raise ValueError(f"no text column found (columns: {', '.join(columns) or 'none'}); name one "
+                             "with text_column= / --text-column, or abstract_column= / --abstract-column")
         return rid, text, title, abstract
 
 
@@ -126,9 +126,9 @@ def iter_csv(stream: IO[bytes], where: str, *, stem: str, columns: Columns, deli
     yield from problems
     problems.clear()
     try:
-        cols = columns.resolve(header, where)
-    except InputError as exc:
-        yield Problem(where, str(exc).split(": ", 1)[-1] + "; file skipped", fatal_for_file=True)
+        cols = columns.resolve(header)
+    except ValueError as exc:
+        yield Problem(where, f"{exc}; file skipped", fatal_for_file=True)
         return
     prev = reader.line_num
     while True:
@@ -201,9 +201,9 @@ def iter_jsonl(stream: IO[bytes], where: str, *, stem: str, columns: Columns,
         key = frozenset(obj)
         if key not in resolved:
             try:
-                resolved[key] = columns.resolve(obj.keys(), f"{where}:{no}")
-            except InputError as exc:
-                yield Problem(f"{where}:{no}", str(exc).split(": ", 2)[-1])
+                resolved[key] = columns.resolve(obj.keys())
+            except ValueError as exc:
+                yield Problem(f"{where}:{no}", f"{exc}; line skipped")
                 continue
         try:
             yield row_record(obj, resolved[key], where=where, line=no, stem=stem, source="jsonl")
