@@ -109,8 +109,10 @@ class JsonlOut:
                 try:
                     rid = json.loads(line)["id"]
                 except (ValueError, KeyError, TypeError) as exc:
-                    raise InputError(f"{self.path}:{no}: cannot resume: the existing output line is not a "
-                                     "fetched record; use --overwrite or another --out") from exc
+                    raise InputError(
+                        f"{self.path}:{no}: cannot resume: the existing output line is not a "
+                        "fetched record; use --overwrite or another --out"
+                    ) from exc
                 self.ids.add(str(rid))
                 self.preexisting.add(str(rid))
 
@@ -132,8 +134,9 @@ class JsonlOut:
             self._fh.flush()
             os.fsync(self._fh.fileno())
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
