@@ -36,7 +36,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from extractor.errors import InputError
 from extractor.fetch.europepmc import iter_epmc_json, iter_epmc_xml
@@ -111,7 +111,9 @@ def _inner_suffix(path: Path) -> tuple[str, bool]:
 
 def _open(path: Path) -> IO[bytes]:
     _suffix, gz = _inner_suffix(path)
-    return gzip.open(path, "rb") if gz else path.open("rb")
+    if gz:
+        return cast(IO[bytes], gzip.open(path, "rb"))
+    return path.open("rb")
 
 
 def _sniff(head: bytes) -> str | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from extractor.errors import InputError
 from extractor.fetch import detect_format, iter_source
@@ -251,3 +253,38 @@ def test_compose_offsets_and_unlabelled() -> None:
     ]
     assert compose("T", []) == ("T\n", (), False)
     assert compose("T", [(None, "thin\u2009space")])[0] == "T\nthin\u2009space"
+
+
+# ------------------------------------------------------------------------------------ properties
+
+_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(title=_TEXT, parts=st.lists(st.tuples(st.one_of(st.none(), _TEXT), _TEXT), max_size=6))
+def test_compose_sections_always_point_into_text(title: str, parts: list[tuple[str | None, str]]) -> None:
+    text, sections, has_abstract = compose(title, parts)
+    head, sep, body = text.partition("\n")
+    assert sep == "\n" and "\n" not in head
+    assert has_abstract == bool(body.strip())
+    for s in sections:
+        assert 0 <= s.start < s.end <= len(text) and s.start > len(head)
+    assert " ".join(text[s.start : s.end] for s in sections) == body
+
+
+@settings(max_examples=200, deadline=None)
+@given(_TEXT)
+def test_strip_markup_is_identity_without_tags_or_entities(text: str) -> None:
+    if "<" not in text and "&" not in text:
+        assert strip_markup(text) == text
+
+
+def test_fetch_never_imports_spacy() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, extractor.fetch, extractor.commands.fetch; "
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('spacy', 'thinc')], 'spacy imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
