@@ -156,7 +156,8 @@ def main() -> int:
             err = proc.stderr.read() if proc.stderr else ""
             dt = time.perf_counter() - t0
             print(
-                f"fetch dump {mode} (base + update): {dt:.2f} s, peak RSS {peak:.0f} MB, exit {proc.returncode}"
+                f"fetch dump {mode} (base + update): {dt:.2f} s, peak RSS {peak:.0f} MB, "
+                f"exit {proc.returncode}"
             )
             print("  " + (err.strip().splitlines() or ["(no output)"])[-1])
     return 0
