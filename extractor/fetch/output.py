@@ -97,10 +97,17 @@ class JsonlOut:
             size = fh.tell()
             if size:
                 fh.seek(size - 1)
-                if fh.read(1) != b"\n":  # an interrupted write: drop the partial line
-                    fh.seek(0)
-                    data = fh.read()
-                    cut = data.rfind(b"\n") + 1
+                if fh.read(1) != b"\n":  # an interrupted write: drop the partial last line
+                    pos = size
+                    cut = 0
+                    while pos > 0:  # look backwards, 64 KiB at a time, for the last newline
+                        step = min(pos, 1 << 16)
+                        pos -= step
+                        fh.seek(pos)
+                        found = fh.read(step).rfind(b"\n")
+                        if found >= 0:
+                            cut = pos + found + 1
+                            break
                     fh.truncate(cut)
         with self.path.open(encoding="utf-8") as fh:
             for no, line in enumerate(fh, 1):

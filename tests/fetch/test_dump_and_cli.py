@@ -125,6 +125,15 @@ def test_bad_files_are_reported_and_the_next_file_is_read(
     malformed.write_text(
         "<PubmedArticleSet>\n" + article("401", "Fine") + "<PubmedArticle><Medline\n</PubmedArticleSet>\n"
     )
+    latin1 = tmp_path / "pubmed26n0007.xml"
+    latin1.write_bytes(
+        (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<PubmedArticleSet>\n'
+            + article("501", "Before")
+            + article("502", "Douleur à 7/10")
+            + "</PubmedArticleSet>\n"
+        ).encode("latin-1")
+    )
     out = tmp_path / "out.jsonl"
     code, err = run(
         [
@@ -133,6 +142,7 @@ def test_bad_files_are_reported_and_the_next_file_is_read(
             str(wrong_md5),
             str(truncated),
             str(malformed),
+            str(latin1),
             str(dumps[0]),
             "--out",
             str(out),
@@ -144,10 +154,12 @@ def test_bad_files_are_reported_and_the_next_file_is_read(
     assert f"{wrong_md5}: MD5 mismatch" in err
     assert f"{truncated}: file is truncated or corrupt" in err
     assert f"{malformed}:4: malformed or cut-off XML" in err
+    assert f"{latin1}:4: malformed or cut-off XML (Invalid bytes in character encoding" in err
     ids = [r["id"] for r in lines(out)]
     assert "201" not in ids  # a file with a wrong md5 is not read at all
-    assert "401" in ids and ids[-3:] == ["101", "102", "103"]  # records before the error, then the next file
-    assert "problems 3" in err
+    assert "401" in ids and "501" in ids and "502" not in ids  # records before the error are kept
+    assert ids[-3:] == ["101", "102", "103"]  # and the next file is read
+    assert "problems 4" in err
 
 
 def test_non_utf8_text_file(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -345,3 +357,15 @@ def test_fetch_europepmc_cli_resumes_from_cursor(
     assert len(rows) == 7 and len({r["id"] for r in rows}) == 7
     assert [c["cursorMark"] for c in server.calls("search")] == ["c3", "c6", "c7"]
     assert rows[4]["id"] == "PPR:PPR904" and rows[0]["sections"][0]["label"] == "Methods"
+
+
+def test_resume_drops_a_partial_last_line(tmp_path: Path) -> None:
+    from extractor.fetch.output import JsonlOut
+
+    out = tmp_path / "o.jsonl"
+    good = json.dumps(Abstract(id="1", text="T\nx").to_dict())
+    out.write_text(good + "\n" + "x" * 200_000)  # a cut-off line longer than one read block
+    with JsonlOut(out, resume=True) as sink:
+        assert sink.preexisting == {"1"}
+        assert sink.write(Abstract(id="2", text="U\ny")) and not sink.write(Abstract(id="1", text="T\nx"))
+    assert [r["id"] for r in lines(out)] == ["1", "2"]
