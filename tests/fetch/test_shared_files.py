@@ -294,3 +294,11 @@ def test_real_cursor_pages_replayed(fetch_dir: Path) -> None:
     assert len(got) == 1000 and len(set(got)) == 1000
     assert seen[:10] == ["*"] + [p["nextCursorMark"] for p in pages[:9]]
     assert len(seen) == 11  # one more request finds the end
+
+
+def test_painbench_pool_is_taken_as_is(shared: Path) -> None:
+    path = shared / "painbench" / "pool.jsonl"
+    originals = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    items = list(iter_source(path))
+    assert all(isinstance(i, Abstract) for i in items)
+    assert [(a.id, a.text, a.title) for a in items] == [(o["id"], o["text"], o["title"]) for o in originals]  # type: ignore[union-attr]
