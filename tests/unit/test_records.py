@@ -13,8 +13,8 @@ from extractor.records import (
     Provenance,
     PValue,
     SampleSize,
-    Score,
     ScaleMention,
+    Score,
 )
 
 TEXT = "Title\nThe mean NRS dropped from 6.8 ± 2.2 at baseline (n = 64; p < 0.0001)."
