@@ -70,7 +70,7 @@ from typing import Any, Literal
 
 from extractor.errors import ConflictError, InputError, StoreError
 from extractor.io import RecordWriter
-from extractor.records import KINDS, Abstract, ExtractionRecord, Section, Value
+from extractor.records import KINDS, Abstract, ExtractionRecord, Section, Value, value_from_dict
 from extractor.review.migrations import LATEST, migrate, now
 from extractor.review.values import (
     check_value,
@@ -353,10 +353,22 @@ class AuditEntry:
     new: dict[str, Any] | None
     note: str
 
+    def described(self, which: Literal["old", "new"]) -> str | None:
+        """The old or new value in words (None when there is none)."""
+        data = ((self.old if which == "old" else self.new) or {}).get("value")
+        if not data:
+            return None
+        try:
+            return describe(value_from_dict(data["kind"], data)) if "kind" in data else None
+        except (KeyError, TypeError, ValueError):
+            return None
+
     def changes(self) -> list[tuple[str, Any, Any]]:
-        """Field-level ``(field, old, new)`` differences between the old and new values."""
+        """Field-level ``(field, old, new)`` differences when both an old and a new value exist."""
         old = (self.old or {}).get("value") or {}
         new = (self.new or {}).get("value") or {}
+        if not old or not new:
+            return []
         keys = [k for k in dict.fromkeys([*old, *new])
                 if k not in ("sentence", "sent_start", "sent_end", "kind") and old.get(k) != new.get(k)]
         return [(k, old.get(k), new.get(k)) for k in keys]
@@ -587,13 +599,13 @@ class Store:
             if moved is None:
                 c.execute("UPDATE items SET located = 0 WHERE id = ?", (it["id"],))
                 self._audit(c, "system", "system", abstract_id, it["id"], "unlocated",
-                            {"value": old_value.to_dict()}, None,
+                            {"value": _vd(old_value)}, None,
                             "the abstract text changed and this evidence is no longer in it")
                 continue
             c.execute("""UPDATE items SET start = ?, "end" = ?, value = ?, located = 1 WHERE id = ?""",
                       (moved.prov.start, moved.prov.end, value_json(moved), it["id"]))
             self._audit(c, "system", "system", abstract_id, it["id"], "moved",
-                        {"value": old_value.to_dict()}, {"value": moved.to_dict()},
+                        {"value": _vd(old_value)}, {"value": _vd(moved)},
                         "the abstract text changed; the evidence was found at new offsets")
         for table, key in (("decisions", "reviewer"), ("resolutions", "adjudicator")):
             rows = c.execute(f"""SELECT d.item_id, d.{key} AS who, d.value FROM {table} d
@@ -703,18 +715,18 @@ class Store:
                 stats.unchanged += 1
                 if not o["present"]:
                     self._audit(c, f"run {run}", "system", rec.id, o["id"], "proposed again",
-                                None, {"value": v.to_dict()}, "")
+                                None, {"value": _vd(v)}, "")
             else:
                 stats.changed += 1
                 self._audit(c, f"run {run}", "system", rec.id, o["id"], "re-extracted",
-                            {"value": ov.to_dict()}, {"value": v.to_dict()},
+                            {"value": _vd(ov)}, {"value": _vd(v)},
                             "a newer extraction changed this value; decisions on it are kept")
         for o in old:
             if o["id"] not in used and o["present"]:
                 c.execute("UPDATE items SET present = 0 WHERE id = ?", (o["id"],))
                 stats.dropped += 1
                 self._audit(c, f"run {run}", "system", rec.id, o["id"], "no longer proposed",
-                            {"value": o["_value"].to_dict()}, None,
+                            {"value": _vd(o["_value"])}, None,
                             "the newer extraction does not propose this value; decisions on it are kept")
         c.execute("UPDATE abstracts SET run = ?, extraction_meta = ?, extracted_at = ? WHERE id = ?",
                   (run, json.dumps(dict(rec.meta), ensure_ascii=False, default=str), stamp, rec.id))
@@ -868,7 +880,7 @@ class Store:
             new_version = self._bump(c, "decision_versions", item.id, reviewer)
             self._audit(c, reviewer, "reviewer", item.abstract_id, item.id, action,
                         _decision_json(old), None if action == "clear" else
-                        {"action": new_action, "value": None if snapshot is None else snapshot.to_dict()},
+                        {"action": new_action, "value": None if snapshot is None else _vd(snapshot)},
                         note)
             self._touch_reviewer(c, reviewer)
             self._refresh(c, item.abstract_id)
@@ -914,7 +926,7 @@ class Store:
                       (item_id, reviewer, value_json(snapshot), rev, now(), note))
             self._bump(c, "decision_versions", item_id, reviewer)
             self._audit(c, reviewer, "reviewer", abstract_id, item_id, "add", None,
-                        {"action": "add", "value": snapshot.to_dict()}, note)
+                        {"action": "add", "value": _vd(snapshot)}, note)
             self._touch_reviewer(c, reviewer)
             self._refresh(c, abstract_id)
             return item_id
@@ -1002,7 +1014,7 @@ class Store:
                         "resolve" if res_action != "clear" else "clear resolution",
                         _decision_json(old),
                         None if res_action == "clear" else
-                        {"action": res_action, "value": None if snapshot is None else snapshot.to_dict()},
+                        {"action": res_action, "value": None if snapshot is None else _vd(snapshot)},
                         note if choose is None else (f"took {choose}'s outcome. {note}".strip()))
             self._touch_reviewer(c, adjudicator)
             self._refresh(c, item.abstract_id)
@@ -1344,10 +1356,14 @@ def _entry(r: sqlite3.Row) -> AuditEntry:
                       None if r["new"] is None else json.loads(r["new"]), r["note"])
 
 
+def _vd(v: Value) -> dict[str, Any]:
+    return {"kind": v.kind, **v.to_dict()}
+
+
 def _decision_json(d: Decision | Resolution | None) -> dict[str, Any] | None:
     if d is None:
         return None
-    return {"action": d.action, "value": None if d.value is None else d.value.to_dict()}
+    return {"action": d.action, "value": None if d.value is None else _vd(d.value)}
 
 
 def _check_note(note: str) -> str:
