@@ -480,7 +480,7 @@ def _register(app: Flask) -> None:  # noqa: C901 - one place for all routes read
             problems: list[str] = []
             recs = list(store.iter_accepted(n, problems))
             summary.append({"min_reviews": n, "records": len(recs),
-                            "values": sum(1 for r in recs for _ in r.values()), "problems": problems})
+                            "n_values": sum(1 for r in recs for _ in r.values()), "problems": problems})
         return render_template("export.html", summary=summary, progress=store.progress(session["reviewer"]))
 
     @app.get("/export/accepted.<fmt>")

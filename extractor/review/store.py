@@ -61,6 +61,7 @@ import re
 import secrets
 import sqlite3
 import threading
+import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -476,7 +477,7 @@ class Store:
                 conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
                                        check_same_thread=False)
                 conn.row_factory = sqlite3.Row
-                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                mode = self._wal(conn)
                 if str(mode).lower() != "wal":
                     raise StoreError(f"{self.path}: cannot switch the store to WAL mode (got {mode})")
                 conn.execute("PRAGMA foreign_keys = ON")
@@ -487,6 +488,18 @@ class Store:
             with self._lock:
                 self._all.append(conn)
         return conn
+
+    def _wal(self, conn: sqlite3.Connection) -> str:
+        """Switch to WAL mode. SQLite does not call its busy handler for this pragma while another
+        process creates the file, so wait for the lock here (bounded by the store's timeout)."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     @contextmanager
     def _tx(self, write: bool) -> Iterator[sqlite3.Connection]:

@@ -7,16 +7,15 @@ and photographs the abstract view in headless Chromium.
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from extractor.records import Score  # noqa: E402
 from review.browser import chromium_page, review_server, sign_in  # noqa: E402
 from review.sample import RCT_TEXT, at, filled_store, value_id  # noqa: E402
-
-from extractor.records import Score  # noqa: E402
 
 
 def main(out: Path) -> None:
