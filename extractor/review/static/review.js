@@ -134,7 +134,7 @@
     let resp;
     let body;
     try {
-      resp = await fetch(form.action, {
+      resp = await fetch(form.getAttribute("action"), {  // form.action is clobbered by name="action"
         method: "POST",
         body: new URLSearchParams(data),
         credentials: "same-origin",
