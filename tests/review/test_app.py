@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from extractor.errors import PoolingError
 from extractor.io import read_records
@@ -143,7 +144,8 @@ def test_unknown_abstract_is_404(alice: tuple[FlaskClient, str]) -> None:
     assert client.get("/nowhere").status_code == 404
 
 
-def _decide(client: FlaskClient, csrf: str, vid: int, action: str, version: int, **fields: object):
+def _decide(client: FlaskClient, csrf: str, vid: int, action: str, version: int | str,
+            **fields: object) -> TestResponse:
     return client.post(f"/value/{vid}/decide",
                        data={"csrf_token": csrf, "action": action, "version": version, **fields},
                        headers=FETCH)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,7 +55,11 @@ def test_review_an_abstract_in_chromium(browser_ready: None, tmp_path: Path) -> 
     dialogs: list[str] = []
     errors: list[str] = []
     with review_server(db) as base, chromium_page() as page:
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        def on_dialog(dialog: Any) -> None:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", on_dialog)
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         sign_in(page, base, ME)
         page.click("#continue")

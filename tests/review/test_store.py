@@ -28,6 +28,12 @@ def _value(store: Store, vid: int) -> Value:
     return store.get_value(vid).value
 
 
+def _score(store: Store, vid: int) -> Score:
+    v = store.get_value(vid).value
+    assert isinstance(v, Score)
+    return v
+
+
 def _fields(v: Value) -> dict[str, object]:
     return {"kind": v.kind, **v.to_dict()}
 
@@ -64,7 +70,7 @@ def test_record_for_unknown_abstract_is_refused(store: Store) -> None:
 
 def test_evidence_must_be_in_the_text(store: Store) -> None:
     wrong = PValue(op="<", value=0.05, prov=prov(RCT_TEXT, "p < 0.001"))
-    bad = wrong.with_provenance(evidence="p < 0.05!!", end=wrong.prov.start + 10)
+    bad = replace(wrong, prov=replace(wrong.prov, evidence="p < 0.05!!", end=wrong.prov.start + 10))
     with pytest.raises(StoreError, match="evidence 'p < 0.05!!' is not in the abstract text"):
         store.add_records([ExtractionRecord.from_values("PMID:1001", [bad])])
 
@@ -211,7 +217,8 @@ def test_adding_a_value_sets_reviewer_provenance(store: Store) -> None:
     with pytest.raises(InputError, match=f"already listed as #{vid}"):
         store.add_value("PMID:1001", "alice", value)
     with pytest.raises(InputError, match="select the evidence"):
-        store.add_value("PMID:1001", "alice", value.with_provenance(start=5, end=5, evidence=""))
+        store.add_value("PMID:1001", "alice", replace(value, prov=replace(value.prov, start=5, end=5,
+                                                                         evidence="")))
 
 
 def test_finish_needs_every_value_decided(store: Store) -> None:
@@ -240,7 +247,7 @@ def test_at_most_two_independent_reviewers(store: Store) -> None:
 # ---- dual review, conflicts, resolution ----------------------------------------------------------
 
 
-def _review_all(store: Store, abstract_id: str, reviewer: str, reject: set[str] = frozenset()) -> None:
+def _review_all(store: Store, abstract_id: str, reviewer: str, reject: frozenset[str] = frozenset()) -> None:
     for v in store.state(abstract_id).visible(reviewer):
         if reviewer in v.decisions:
             continue
@@ -251,7 +258,7 @@ def _review_all(store: Store, abstract_id: str, reviewer: str, reject: set[str] 
 
 def test_disagreement_is_a_conflict_until_resolved(store: Store) -> None:
     _review_all(store, "PMID:1002", "alice")
-    _review_all(store, "PMID:1002", "bob", reject={"P < .01"})
+    _review_all(store, "PMID:1002", "bob", reject=frozenset({"P < .01"}))
     state = store.state("PMID:1002")
     (conflict,) = state.conflicts()
     assert conflict.value.prov.evidence == "P < .01"
@@ -311,7 +318,7 @@ def test_identical_independent_additions_agree(store: Store) -> None:
 
 def test_same_edit_by_both_reviewers_agrees(store: Store) -> None:
     vid = value_id(store, "PMID:1002", "11.2 (SD 3.1)")
-    fixed = replace(_value(store, vid), arm="duloxetine 60 mg")
+    fixed = replace(_score(store, vid), arm="duloxetine 60 mg")
     store.edit(vid, "alice", 0, fixed)
     store.edit(vid, "bob", 0, fixed)
     final = store.state("PMID:1002").final(store.get_value(vid), min_reviews=2)
@@ -341,8 +348,8 @@ def test_same_extraction_again_changes_nothing(store: Store) -> None:
 def test_reextraction_with_new_confidence_keeps_decisions_and_versions(store: Store) -> None:
     vid = value_id(store, "PMID:1001", "32 ± 9")
     store.accept(vid, "alice", 0)
-    newer = [v.with_provenance(confidence=0.77, producer_id="score.model.v2") if v.prov.evidence == "32 ± 9"
-             else v for v in rct_values()]
+    newer: list[Value] = [replace(v, prov=replace(v.prov, confidence=0.77, producer_id="score.model.v2"))
+                          if v.prov.evidence == "32 ± 9" else v for v in rct_values()]
     stats = _rerun(store, newer)
     assert stats["unchanged"] == 9
     item = store.get_value(vid)
@@ -358,8 +365,8 @@ def test_changed_value_keeps_the_decision_flags_it_and_reopens_the_review(store:
     store.finish("PMID:1001", "alice")
     vid = value_id(store, "PMID:1001", "32 ± 9")
     accepted = store.get_value(vid).decisions["alice"].value
-    newer = [replace(v, arm="methadone 0.1 mg/kg") if v.prov.evidence == "32 ± 9" else v
-             for v in rct_values()]
+    newer: list[Value] = [replace(v, arm="methadone 0.1 mg/kg") if isinstance(v, Score)
+                          and v.prov.evidence == "32 ± 9" else v for v in rct_values()]
     stats = _rerun(store, newer)
     assert stats["changed"] == 1 and stats["reopened"] == 1
     item = store.get_value(vid)
@@ -428,8 +435,7 @@ def test_changed_text_moves_offsets_of_values_and_decisions(store: Store) -> Non
 def _decide_rct(store: Store) -> dict[str, int]:
     ids = {ev: value_id(store, "PMID:1001", ev) for ev in ("Eighty women", "32 ± 9", "p = 0.004", "45 ± 12")}
     store.accept(ids["Eighty women"], "alice", 0)
-    v = _value(store, ids["32 ± 9"])
-    store.edit(ids["32 ± 9"], "alice", 0, replace(v, n=40))
+    store.edit(ids["32 ± 9"], "alice", 0, replace(_score(store, ids["32 ± 9"]), n=40))
     store.reject(ids["p = 0.004"], "alice", 0)
     store.accept(ids["45 ± 12"], "alice", 0)
     span = prov(RCT_TEXT, "15/40 (37.5%)")
