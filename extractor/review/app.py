@@ -17,6 +17,7 @@ given, ``/accepted`` shows its image (``/accepted/forest.png``) of the accepted 
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import tempfile
@@ -64,9 +65,11 @@ def create_app(store: Store | str | Path, *, token: str | None = None,
     """Build the review app on ``store`` (a :class:`Store` or a path to one)."""
     st = store if isinstance(store, Store) else Store(store, create=False)
     app = Flask(__name__)
+    secret = st.setting("web.secret_key")
     app.config.update(
-        SECRET_KEY=st.setting("web.secret_key"),
-        SESSION_COOKIE_NAME="extractor_review",
+        SECRET_KEY=secret,
+        # cookies are shared by every port of a host: one name per store keeps two servers apart
+        SESSION_COOKIE_NAME="extractor_review_" + hashlib.sha256(secret.encode()).hexdigest()[:10],
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=1 << 20,

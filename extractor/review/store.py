@@ -632,6 +632,22 @@ class Store:
                     c.execute(f"UPDATE {table} SET value = ? WHERE item_id = ? AND {key} = ?",
                               (value_json(mv), d["item_id"], d["who"]))
 
+    def delete_abstracts(self, ids: Iterable[str], reason: str = "deleted upstream") -> int:
+        """Remove abstracts (e.g. PubMed ``DeleteCitation`` ids) with their values and decisions.
+
+        The audit trail keeps every past entry plus one saying the abstract was deleted and why.
+        Returns how many abstracts were in the store.
+        """
+        count = 0
+        for chunk in _chunks(ids, _CHUNK):
+            with self._tx(write=True) as c:
+                for aid in chunk:
+                    if c.execute("DELETE FROM abstracts WHERE id = ?", (aid,)).rowcount:
+                        count += 1
+                        self._audit(c, "system", "system", aid, None, "abstract deleted", None, None,
+                                    _check_note(reason))
+        return count
+
     def add_records(self, records: Iterable[ExtractionRecord], run: str | None = None) -> int:
         """Store extraction records (see "Re-extraction keeps decisions"); return how many."""
         return self.import_records(records, run).records
@@ -744,6 +760,7 @@ class Store:
         c.execute("UPDATE abstracts SET run = ?, extraction_meta = ?, extracted_at = ? WHERE id = ?",
                   (run, json.dumps(dict(rec.meta), ensure_ascii=False, default=str), stamp, rec.id))
         state = self._state(c, rec.id)
+        reopened = 0
         for r in state.finished_reviewers:
             if state.undecided(r):
                 c.execute("UPDATE reviews SET finished_at = NULL WHERE abstract_id = ? AND reviewer = ?",
@@ -751,8 +768,9 @@ class Store:
                 self._audit(c, f"run {run}", "system", rec.id, None, "review reopened", None, None,
                             f"{r}'s finished review was reopened: the newer extraction has values "
                             "they have not decided")
-                stats.reopened += 1
-        self._refresh(c, rec.id)
+                reopened += 1
+        stats.reopened += reopened
+        self._refresh(c, rec.id, None if reopened else state)
 
     # ---- reading --------------------------------------------------------------------------
     def count_abstracts(self) -> int:
@@ -1139,9 +1157,9 @@ class Store:
                      ON CONFLICT (name) DO UPDATE SET last_seen = excluded.last_seen""",
                   (reviewer, stamp, stamp))
 
-    def _refresh(self, c: sqlite3.Connection, abstract_id: str) -> None:
-        """Recompute the abstract's derived review state (queue columns)."""
-        state = self._state(c, abstract_id)
+    def _refresh(self, c: sqlite3.Connection, abstract_id: str, state: AbstractState | None = None) -> None:
+        """Recompute the abstract's derived review state (queue columns) from ``state`` (or a fresh read)."""
+        state = state or self._state(c, abstract_id)
         proposals = [v for v in state.values if v.origin == "extracted" and v.present]
         confs = [v.value.prov.confidence for v in proposals if v.value.prov.confidence is not None]
         finished = len(state.finished_reviewers)

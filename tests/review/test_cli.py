@@ -102,3 +102,10 @@ def test_real_server_with_token_on_all_interfaces(store: Store, store_path: Path
         r.read()
         assert r.status == 302 and (r.getheader("Location") or "").startswith("/start")
         conn.close()
+
+
+def test_review_never_imports_spacy() -> None:
+    code = ("import sys, extractor.review.store, extractor.review.app, extractor.review.server, "
+            "extractor.commands.review; assert 'spacy' not in sys.modules, 'spacy imported'")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr

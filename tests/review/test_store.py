@@ -538,3 +538,22 @@ def test_records_from_other_stores_round_trip(store: Store, tmp_path: Path) -> N
         assert [_fields(v.value) for v in state.values] == [_fields(v) for v in rec.values()]
     assert store.get_abstract("PMID:1003") == abstracts()[2]
     assert isinstance(abstracts()[2], Abstract)
+
+
+def test_deleted_abstracts_leave_the_store_but_not_the_audit_trail(store: Store, tmp_path: Path) -> None:
+    vid = value_id(store, "PMID:1003", "p = 0.02")
+    store.accept(vid, "alice", 0)
+    assert store.delete_abstracts(["PMID:1003", "PMID:404"], reason="PubMed DeleteCitation") == 1
+    with pytest.raises(StoreError, match="'PMID:1003' is not in the store"):
+        store.state("PMID:1003")
+    with pytest.raises(StoreError, match=f"value #{vid} is not in the store"):
+        store.get_value(vid)
+    assert [r.id for r in store.queue("alice")[0]] == ["PMID:1001", "PMID:1002"]
+    assert store.export_accepted(tmp_path / "a.jsonl").records == 0
+    trail = store.abstract_history("PMID:1003")
+    assert [e.action for e in trail] == ["accept", "abstract deleted"]
+    assert trail[-1].note == "PubMed DeleteCitation"
+    # the same id can come back
+    store.add_abstracts([abstracts()[2]])
+    store.add_records([records()[2]])
+    assert all(not v.decisions for v in store.state("PMID:1003").values)
