@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from extractor.records import Proportion, Score
+from extractor.records import Abstract, Proportion, PValue, Score
 from extractor.review.store import Store
 
 from .browser import browser_missing, chromium_page, review_server, sign_in
@@ -21,6 +21,7 @@ from .sample import RCT_TEXT, XSS_TEXT, at, filled_store, value_id
 pytestmark = [pytest.mark.browser, pytest.mark.network]
 
 ME = "Browser Reviewer"
+ASTRAL_TEXT = "Pain after 𝒜-type surgery 😀\r\nIn 12 patients, pain fell (p < 0.05)."
 
 
 @pytest.fixture()
@@ -50,6 +51,7 @@ def test_review_an_abstract_in_chromium(browser_ready: None, tmp_path: Path) -> 
     db = tmp_path / "review.db"
     filled_store(str(db)).close()
     store = Store(db)
+    store.add_abstracts([Abstract(id="PMID:1004", text=ASTRAL_TEXT)])
     ids = {ev: value_id(store, "PMID:1001", ev)
            for ev in ("Eighty women", "45 ± 12", "p = 0.004", "p < 0.001")}
     dialogs: list[str] = []
@@ -114,6 +116,23 @@ def test_review_an_abstract_in_chromium(browser_ready: None, tmp_path: Path) -> 
 
         page.screenshot(path=str(tmp_path / "abstract.png"))
 
+        # offsets count code points like Python, not UTF-16 units; CR LF survives the HTML
+        page.goto(base + "/abstract/PMID:1004")
+        page.evaluate("""(needle) => {
+            const node = [...document.querySelectorAll('#text .seg')].map(s => s.firstChild)
+                .find(n => n.data.includes(needle));
+            const i = node.data.indexOf(needle);
+            const r = document.createRange(); r.setStart(node, i); r.setEnd(node, i + needle.length);
+            const sel = getSelection(); sel.removeAllRanges(); sel.addRange(r);
+            document.getElementById('text').dispatchEvent(new MouseEvent('mouseup', {bubbles: true}));
+        }""", "p < 0.05")
+        page.wait_for_selector("#add-form:not([hidden])")
+        assert page.locator("#add-form select[name=kind]").input_value() == "p_value"
+        pv = page.locator('#add-form fieldset[data-kind="p_value"]')
+        pv.locator("input[name=value]").fill("0.05")
+        page.click("#add-form button[type=submit]")
+        page.wait_for_selector("tbody.value.st-added")
+
         # hostile abstract text is shown as text and runs nothing
         page.goto(base + "/abstract/PMID:1003")
         text = page.locator("#text").inner_text()
@@ -137,4 +156,8 @@ def test_review_an_abstract_in_chromium(browser_ready: None, tmp_path: Path) -> 
     assert (added.value.events, added.value.total, added.value.percent) == (15, 40, 37.5)
     assert added.value.prov.evidence == "15/40 (37.5%)" and added.created_by == ME
     assert [e.who for e in store.history(ids["45 ± 12"])] == [ME]
+    (p_added,) = [v for v in store.state("PMID:1004").values]
+    assert isinstance(p_added.value, PValue) and (p_added.value.op, p_added.value.value) == ("<", 0.05)
+    s, e = at(ASTRAL_TEXT, "p < 0.05")
+    assert (p_added.value.prov.start, p_added.value.prov.end) == (s, e)
     store.close()
