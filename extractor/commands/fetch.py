@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from extractor.errors import FetchError, InputError
-from extractor.records import Abstract, Problem
+from extractor.records import Abstract, Deletion, Problem
 
 NCBI_EMAIL_HINT = "NCBI asks every E-utilities user for an email address: pass --email or set NCBI_EMAIL"
 
@@ -31,9 +31,41 @@ def _bar(desc: str, total: int | None, enabled: bool) -> Any:
     )
 
 
-def _finish(title: str, report: Any) -> None:
+StoreOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        help="Also load the written abstracts into this review store (SQLite, created if missing); "
+        "deletions remove abstracts from it.",
+    ),
+]
+
+
+def _fill_store(store_path: Path, out: Path) -> None:
+    """Load the JSONL just written into the review store: abstracts added, deletions applied."""
+    from extractor.fetch.sources import iter_source
+    from extractor.review.store import Store
+
+    deleted: list[str] = []
+
+    def abstracts() -> Iterator[Abstract]:
+        for item in iter_source(out, "jsonl"):
+            if isinstance(item, Abstract):
+                yield item
+            elif isinstance(item, Deletion):
+                deleted.append(item.id)
+
+    with Store(store_path) as store:
+        added = store.add_abstracts(abstracts())
+        removed = store.delete_abstracts(deleted, reason="DeleteCitation in a PubMed update file")
+    typer.echo(f"store {store_path}: {added} abstract(s) new or changed, {removed} deleted", err=True)
+
+
+def _finish(title: str, report: Any, store: Path | None = None, out: Path | None = None) -> None:
     from extractor.commands._common import report as print_report
 
+    if store is not None and out is not None and out.exists():
+        _fill_store(store, out)
     print_report(title, report.counts(), report.problems)
     if report.failed:
         raise typer.Exit(code=1)
@@ -151,6 +183,7 @@ def register(app: typer.Typer) -> None:
         overwrite: Annotated[
             bool, typer.Option("--overwrite", help="Replace --out instead of resuming it.")
         ] = False,
+        store: StoreOption = None,
         show_progress: Annotated[
             bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
         ] = True,
@@ -221,7 +254,7 @@ def register(app: typer.Typer) -> None:
         if client.http.stats.retries:
             reasons = ", ".join(f"{k} {v}" for k, v in client.http.stats.reasons.items())
             typer.echo(f"extractor: {client.http.stats.retries} request(s) retried ({reasons})", err=True)
-        _finish(f"fetch pubmed → {out}", report)
+        _finish(f"fetch pubmed → {out}", report, store, out)
 
     @fetch_app.command("europepmc")
     def europepmc(
@@ -249,6 +282,7 @@ def register(app: typer.Typer) -> None:
         overwrite: Annotated[
             bool, typer.Option("--overwrite", help="Replace --out instead of resuming it.")
         ] = False,
+        store: StoreOption = None,
         show_progress: Annotated[
             bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
         ] = True,
@@ -302,7 +336,7 @@ def register(app: typer.Typer) -> None:
                 bar.close()
         if not report.failed:
             _save_state(out, key, cursor="*", complete=True)
-        _finish(f"fetch europepmc → {out}", report)
+        _finish(f"fetch europepmc → {out}", report, store, out)
 
     @fetch_app.command("dump")
     def dump(
@@ -329,6 +363,7 @@ def register(app: typer.Typer) -> None:
         verify_md5: Annotated[
             bool, typer.Option("--verify-md5/--no-verify-md5", help="Check <file>.md5 when present.")
         ] = True,
+        store: StoreOption = None,
         show_progress: Annotated[
             bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
         ] = True,
@@ -366,7 +401,7 @@ def register(app: typer.Typer) -> None:
                             report.read -= 1  # counted once, when read from the files
         finally:
             bar.close()
-        _finish(f"fetch dump → {out}", report)
+        _finish(f"fetch dump → {out}", report, store, out)
 
     @fetch_app.command("file")
     def file(
@@ -401,6 +436,7 @@ def register(app: typer.Typer) -> None:
             typer.Option("--abstract-column", help="CSV/JSONL: abstract; text = title + newline + abstract."),
         ] = None,
         encoding: Annotated[str, typer.Option("--encoding", help="Text files' encoding.")] = "utf-8",
+        store: StoreOption = None,
         show_progress: Annotated[
             bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
         ] = True,
@@ -439,6 +475,6 @@ def register(app: typer.Typer) -> None:
                         bar.update(0 if isinstance(item, Problem) else 1)
         finally:
             bar.close()
-        _finish(f"fetch file → {out}", report)
+        _finish(f"fetch file → {out}", report, store, out)
 
     app.add_typer(fetch_app, name="fetch")
