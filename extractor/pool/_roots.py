@@ -96,8 +96,9 @@ def zeroin(
                 q = np.where(secant, q_s, q_q)
                 q = np.where(p > 0, -q, q)
                 p = np.abs(p)
-                accept = interp & (p < (0.75 * cb * q - np.abs(tol_act * q) / 2)) & (
-                    p < np.abs(prev_step * q / 2))
+                accept = (
+                    interp & (p < (0.75 * cb * q - np.abs(tol_act * q) / 2)) & (p < np.abs(prev_step * q / 2))
+                )
                 new_step = np.where(accept, p / q, new_step)
         small = np.abs(new_step) < tol_act
         new_step = np.where(small, np.where(new_step > 0, tol_act, -tol_act), new_step)

@@ -51,7 +51,20 @@ from extractor.errors import PoolingError
 FloatArray = NDArray[np.float64]
 
 MEASURES: tuple[str, ...] = (
-    "MD", "SMD", "ROM", "MC", "SMCC", "SMCR", "PR", "PLO", "PAS", "PFT", "RR", "OR", "RD", "GEN",
+    "MD",
+    "SMD",
+    "ROM",
+    "MC",
+    "SMCC",
+    "SMCR",
+    "PR",
+    "PLO",
+    "PAS",
+    "PFT",
+    "RR",
+    "OR",
+    "RD",
+    "GEN",
 )
 #: Measures whose pooled value is reported back on another scale (see ``transforms``).
 TWO_GROUP_CONTINUOUS = ("MD", "SMD", "ROM")
@@ -126,13 +139,14 @@ def _check(cond_bad: NDArray[np.bool_], message: str) -> None:
 
 def _positive(name: str, a: FloatArray, measure: str, strict: bool = True) -> None:
     bad = (a <= 0) if strict else (a < 0)
-    _check(~np.isnan(a) & bad,
-           f"escalc({measure}): {name} must be {'> 0' if strict else '>= 0'}")
+    _check(~np.isnan(a) & bad, f"escalc({measure}): {name} must be {'> 0' if strict else '>= 0'}")
 
 
 def _sizes(name: str, a: FloatArray, measure: str, minimum: float) -> None:
-    _check(~np.isnan(a) & (a < minimum),
-           f"escalc({measure}): {name} must be at least {minimum:g} (a sample size)")
+    _check(
+        ~np.isnan(a) & (a < minimum),
+        f"escalc({measure}): {name} must be at least {minimum:g} (a sample size)",
+    )
 
 
 def _finite_or_nan(*arrays: FloatArray) -> FloatArray:
@@ -149,15 +163,27 @@ def _clean(x: FloatArray) -> FloatArray:
 def escalc(
     measure: str,
     *,
-    ai: ArrayLike | None = None, bi: ArrayLike | None = None,
-    ci: ArrayLike | None = None, di: ArrayLike | None = None,
-    n1i: ArrayLike | None = None, n2i: ArrayLike | None = None,
-    m1i: ArrayLike | None = None, m2i: ArrayLike | None = None,
-    sd1i: ArrayLike | None = None, sd2i: ArrayLike | None = None,
-    xi: ArrayLike | None = None, mi: ArrayLike | None = None, ni: ArrayLike | None = None,
+    ai: ArrayLike | None = None,
+    bi: ArrayLike | None = None,
+    ci: ArrayLike | None = None,
+    di: ArrayLike | None = None,
+    n1i: ArrayLike | None = None,
+    n2i: ArrayLike | None = None,
+    m1i: ArrayLike | None = None,
+    m2i: ArrayLike | None = None,
+    sd1i: ArrayLike | None = None,
+    sd2i: ArrayLike | None = None,
+    xi: ArrayLike | None = None,
+    mi: ArrayLike | None = None,
+    ni: ArrayLike | None = None,
     ri: ArrayLike | None = None,
-    yi: ArrayLike | None = None, vi: ArrayLike | None = None, sei: ArrayLike | None = None,
-    add: float | None = None, to: str = "only0", drop00: bool = False, vtype: str = "LS",
+    yi: ArrayLike | None = None,
+    vi: ArrayLike | None = None,
+    sei: ArrayLike | None = None,
+    add: float | None = None,
+    to: str = "only0",
+    drop00: bool = False,
+    vtype: str = "LS",
 ) -> EffectSizes:
     """Compute effect sizes ``yi`` and sampling variances ``vi`` like metafor's ``escalc``.
 
@@ -172,8 +198,9 @@ def escalc(
         raise PoolingError(f"escalc: to={to!r} is not one of {', '.join(_TO)}")
     allowed_vtypes = _VTYPES.get(m, ("LS",))
     if vtype not in allowed_vtypes:
-        raise PoolingError(f"escalc({m}): vtype={vtype!r} is not supported; use one of: "
-                           + ", ".join(allowed_vtypes))
+        raise PoolingError(
+            f"escalc({m}): vtype={vtype!r} is not supported; use one of: " + ", ".join(allowed_vtypes)
+        )
     if add is None:
         add = 0.0 if m in ("PAS", "PFT") else 0.5
     if add < 0:
@@ -190,8 +217,9 @@ def escalc(
         return _two_by_two(m, ai, bi, ci, di, n1i, n2i, float(add), to, drop00)
 
 
-def _gen(yi: ArrayLike | None, vi: ArrayLike | None, sei: ArrayLike | None,
-         ni: ArrayLike | None) -> EffectSizes:
+def _gen(
+    yi: ArrayLike | None, vi: ArrayLike | None, sei: ArrayLike | None, ni: ArrayLike | None
+) -> EffectSizes:
     y = _arr("yi", yi, True, "GEN")
     assert y is not None
     if vi is None and sei is None:
@@ -211,8 +239,7 @@ def _gen(yi: ArrayLike | None, vi: ArrayLike | None, sei: ArrayLike | None,
     return EffectSizes("GEN", y.astype(float), v.astype(float), nn)
 
 
-def _two_group(m: str, m1: Any, m2: Any, s1: Any, s2: Any, n1: Any, n2: Any,
-               vtype: str) -> EffectSizes:
+def _two_group(m: str, m1: Any, m2: Any, s1: Any, s2: Any, n1: Any, n2: Any, vtype: str) -> EffectSizes:
     a_m1 = _arr("m1i", m1, True, m)
     a_m2 = _arr("m2i", m2, True, m)
     a_s1 = _arr("sd1i", s1, True, m)
@@ -245,13 +272,16 @@ def _two_group(m: str, m1: Any, m2: Any, s1: Any, s2: Any, n1: Any, n2: Any,
             vi = cm**2 * (base + d**2 / (2 * nt))
         else:  # AV: sample-size weighted mean of g across the studies (last axis)
             ok = ~np.isnan(yi)
-            ybar = (np.nansum(np.where(ok, nt * yi, 0), axis=-1, keepdims=True)
-                    / np.nansum(np.where(ok, nt, 0), axis=-1, keepdims=True))
+            ybar = np.nansum(np.where(ok, nt * yi, 0), axis=-1, keepdims=True) / np.nansum(
+                np.where(ok, nt, 0), axis=-1, keepdims=True
+            )
             vi = base + ybar**2 / (2 * nt)
     else:  # ROM
         both = ~np.isnan(m1a) & ~np.isnan(m2a)
-        _check(both & ((m1a <= 0) | (m2a <= 0)),
-               "escalc(ROM): the ratio of means needs positive means (m1i, m2i > 0)")
+        _check(
+            both & ((m1a <= 0) | (m2a <= 0)),
+            "escalc(ROM): the ratio of means needs positive means (m1i, m2i > 0)",
+        )
         yi = np.log(m1a / m2a)
         if vtype == "LS":
             vi = s1a**2 / (n1a * m1a**2) + s2a**2 / (n2a * m2a**2)
@@ -261,8 +291,10 @@ def _two_group(m: str, m1: Any, m2: Any, s1: Any, s2: Any, n1: Any, n2: Any,
 
 
 def _check_r(r: FloatArray, m: str) -> None:
-    _check(~np.isnan(r) & ((r <= -1) | (r >= 1)),
-           f"escalc({m}): the pre/post correlation ri must lie strictly between -1 and 1")
+    _check(
+        ~np.isnan(r) & ((r <= -1) | (r >= 1)),
+        f"escalc({m}): the pre/post correlation ri must lie strictly between -1 and 1",
+    )
 
 
 def _pre_post(m: str, m1: Any, m2: Any, s1: Any, s2: Any, n: Any, r: Any) -> EffectSizes:
@@ -326,8 +358,7 @@ def _proportion(m: str, x: Any, mi_: Any, n: Any, add: float, to: str) -> Effect
         a_n = a_x + a_mi
     _sizes("ni", a_n, m, 1)
     xa, na = np.broadcast_arrays(a_x, a_n)
-    _check(~np.isnan(xa) & ~np.isnan(na) & (xa > na),
-           f"escalc({m}): events xi cannot exceed the total ni")
+    _check(~np.isnan(xa) & ~np.isnan(na) & (xa > na), f"escalc({m}): events xi cannot exceed the total ni")
     ma = na - xa
     zero = (xa == 0) | (ma == 0)
     inc = _add_mask(zero, to, add)
@@ -348,8 +379,9 @@ def _proportion(m: str, x: Any, mi_: Any, n: Any, add: float, to: str) -> Effect
     return EffectSizes(m, _clean(yi), _clean(vi), np.asarray(na, dtype=float))
 
 
-def _two_by_two(m: str, a: Any, b: Any, c: Any, d: Any, n1: Any, n2: Any, add: float, to: str,
-                drop00: bool) -> EffectSizes:
+def _two_by_two(
+    m: str, a: Any, b: Any, c: Any, d: Any, n1: Any, n2: Any, add: float, to: str, drop00: bool
+) -> EffectSizes:
     a_a = _arr("ai", a, True, m)
     a_c = _arr("ci", c, True, m)
     assert a_a is not None and a_c is not None
@@ -363,14 +395,18 @@ def _two_by_two(m: str, a: Any, b: Any, c: Any, d: Any, n1: Any, n2: Any, add: f
     if a_b is None:
         assert a_n1 is not None
         _sizes("n1i", a_n1, m, 1)
-        _check(~np.isnan(a_a) & ~np.isnan(a_n1) & (a_a > a_n1),
-               f"escalc({m}): events ai cannot exceed the group size n1i")
+        _check(
+            ~np.isnan(a_a) & ~np.isnan(a_n1) & (a_a > a_n1),
+            f"escalc({m}): events ai cannot exceed the group size n1i",
+        )
         a_b = a_n1 - a_a
     if a_d is None:
         assert a_n2 is not None
         _sizes("n2i", a_n2, m, 1)
-        _check(~np.isnan(a_c) & ~np.isnan(a_n2) & (a_c > a_n2),
-               f"escalc({m}): events ci cannot exceed the group size n2i")
+        _check(
+            ~np.isnan(a_c) & ~np.isnan(a_n2) & (a_c > a_n2),
+            f"escalc({m}): events ci cannot exceed the group size n2i",
+        )
         a_d = a_n2 - a_c
     aa, bb, cc, dd = np.broadcast_arrays(a_a, a_b, a_c, a_d)
     ni = aa + bb + cc + dd

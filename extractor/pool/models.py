@@ -64,7 +64,20 @@ BoolArray = NDArray[np.bool_]
 IntArray = NDArray[np.intp]
 
 METHODS: tuple[str, ...] = (
-    "EE", "FE", "DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS", "HSk", "PMM", "DLIT", "SJIT",
+    "EE",
+    "FE",
+    "DL",
+    "REML",
+    "ML",
+    "PM",
+    "HE",
+    "SJ",
+    "EB",
+    "HS",
+    "HSk",
+    "PMM",
+    "DLIT",
+    "SJIT",
 )
 TESTS: tuple[str, ...] = ("z", "knha", "adhoc", "t")
 ITERATIVE: tuple[str, ...] = ("ML", "REML", "EB", "PM", "PMM", "SJIT", "DLIT")
@@ -84,8 +97,9 @@ class Control:
     ``tau2_max``: PM/PMM search limit (``None``: ``max(100, 10·mad(yi)²)``). ``expand``: widen a
     search interval that does not contain the root instead of refusing/capping. ``ci_*``: the
     same for the Q-profile CI (``ci_tau2_max`` ``None``: ``max(100, 10·τ²)``). ``fallback``: when
-    Fisher scoring does not converge, solve the estimating equation by bracketing (with a
-    warning) instead of refusing. ``tau2_init``: starting value (ML/REML/EB/SJ/SJIT/DLIT).
+    Fisher scoring has not converged after ``switch_after`` steps (slow or oscillating), solve
+    the same estimating equation by Brent's method in a bracket around the current iterate
+    instead of refusing. ``tau2_init``: starting value (ML/REML/EB/SJ/SJIT/DLIT).
     """
 
     threshold: float = 1e-12
@@ -100,13 +114,25 @@ class Control:
     ci_maxiter: int = 1000
     ci_tau2_max: float | None = None
     fallback: bool = True
+    switch_after: int | None = 40
     name: str = "exact"
 
     @classmethod
     def metafor(cls, **changes: Any) -> Control:
         """metafor 3.8's default control values (``rma()`` and ``confint()`` defaults)."""
-        base = cls(threshold=1e-5, relative=False, tol=EPS**0.25, maxiter=100, stepadj=1.0,
-                   expand=False, ci_tol=EPS**0.25, ci_maxiter=1000, fallback=False, name="metafor")
+        base = cls(
+            threshold=1e-5,
+            relative=False,
+            tol=EPS**0.25,
+            maxiter=100,
+            stepadj=1.0,
+            expand=False,
+            ci_tol=EPS**0.25,
+            ci_maxiter=1000,
+            fallback=False,
+            switch_after=None,
+            name="metafor",
+        )
         return replace(base, **changes)
 
     @classmethod
@@ -141,8 +167,13 @@ class Interval:
     sign_ub: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"estimate": _jnum(self.estimate), "ci_lb": _jnum(self.ci_lb), "ci_ub": _jnum(self.ci_ub),
-                "sign_lb": self.sign_lb, "sign_ub": self.sign_ub}
+        return {
+            "estimate": _jnum(self.estimate),
+            "ci_lb": _jnum(self.ci_lb),
+            "ci_ub": _jnum(self.ci_ub),
+            "sign_lb": self.sign_lb,
+            "sign_ub": self.sign_ub,
+        }
 
 
 @dataclass(frozen=True)
@@ -251,17 +282,21 @@ class RmaResult:
 
     def summary(self) -> str:
         """A short human-readable summary, like the first lines of metafor's print."""
-        lines = [f"{'Equal' if self.method in ('EE', 'FE') else 'Random'}-effects model "
-                 f"(k = {self.k}; tau^2 estimator: {self.method}; test: {self.test})"]
+        lines = [
+            f"{'Equal' if self.method in ('EE', 'FE') else 'Random'}-effects model "
+            f"(k = {self.k}; tau^2 estimator: {self.method}; test: {self.test})"
+        ]
         if self.method not in ("EE", "FE"):
             lines.append(f"tau^2 = {self.tau2:.4g}" + (f" (SE = {self.se_tau2:.4g})" if self.se_tau2 else ""))
         if self.I2 is not None and self.H2 is not None:
             lines.append(f"I^2 = {self.I2:.2f}%   H^2 = {self.H2:.2f}")
         if self.QE is not None and self.QEp is not None:
             lines.append(f"Q({self.QEdf}) = {self.QE:.4f}, p = {self.QEp:.4g}")
-        lines.append(f"estimate = {self.b:.4f}, se = {self.se:.4f}, "
-                     f"{'z' if self.test == 'z' else 't'} = {self.zval:.4f}, p = {self.pval:.4g}, "
-                     f"{self.level:g}% CI [{self.ci_lb:.4f}, {self.ci_ub:.4f}]")
+        lines.append(
+            f"estimate = {self.b:.4f}, se = {self.se:.4f}, "
+            f"{'z' if self.test == 'z' else 't'} = {self.zval:.4f}, p = {self.pval:.4g}, "
+            f"{self.level:g}% CI [{self.ci_lb:.4f}, {self.ci_ub:.4f}]"
+        )
         if self.pi_lb is not None:
             lines.append(f"prediction interval [{self.pi_lb:.4f}, {self.pi_ub:.4f}]")
         if self.transformed is not None:
@@ -349,9 +384,20 @@ def _masked_sum(x: FloatArray, m: BoolArray) -> FloatArray:
 class _Core:
     """Holds the (analyses × studies) data and everything computed for it."""
 
-    def __init__(self, Y: FloatArray, V: FloatArray, M: BoolArray, method: str, test: str,
-                 level: float, control: Control, tau2_fixed: FloatArray | None, measure: str,
-                 ni: FloatArray | None, padded: bool = False) -> None:
+    def __init__(
+        self,
+        Y: FloatArray,
+        V: FloatArray,
+        M: BoolArray,
+        method: str,
+        test: str,
+        level: float,
+        control: Control,
+        tau2_fixed: FloatArray | None,
+        measure: str,
+        ni: FloatArray | None,
+        padded: bool = False,
+    ) -> None:
         self.Y = np.where(M, Y, 0.0)
         self.V = np.where(M, V, 1.0)
         self.M = M
@@ -395,8 +441,9 @@ class _Core:
     def ok(self) -> BoolArray:
         return np.array([e is None for e in self.errors], dtype=bool)
 
-    def weighted(self, tau2: FloatArray, rows: IntArray | None = None
-                 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    def weighted(
+        self, tau2: FloatArray, rows: IntArray | None = None
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         """Weights ``1/(v+τ²)``, their sum, the weighted mean and ``Q(τ²) = Σ w (y - μ)²``."""
         Y, V, M = (self.Y, self.V, self.M) if rows is None else (self.Y[rows], self.V[rows], self.M[rows])
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -416,13 +463,17 @@ class _Core:
         if self.test != "z":
             self.warn(single & self.ok(), 'Setting argument test="z" since k=1.')
         if self.method in ("EE", "FE") and self.test in ("knha", "adhoc"):
-            self.warn((k > 1) & self.ok(), "Knapp & Hartung method is not meant to be used in the "
-                      "context of EE models.")
+            self.warn(
+                (k > 1) & self.ok(),
+                "Knapp & Hartung method is not meant to be used in the context of EE models.",
+            )
         self.warn(self.zero_v & self.ok(), "There are outcomes with non-positive sampling variances.")
         if self.method in _NEEDS_POSITIVE_V:
-            self.fail(self.zero_v & (k > 1),
-                      f"{self.method} estimator cannot be used when there are non-positive "
-                      "sampling variances in the data.")
+            self.fail(
+                self.zero_v & (k > 1),
+                f"{self.method} estimator cannot be used when there are non-positive "
+                "sampling variances in the data.",
+            )
         if self.method == "DLIT":
             self.fail(self.zero_v & (k > 1), "Division by zero when computing the inverse variance weights.")
 
@@ -500,8 +551,11 @@ class _Core:
                 t, _ = self._iterate(rows, t0, "SJIT")
                 return t, self._se_eb(rows, t)
             if m == "DLIT":
-                t_init = np.zeros(len(rows)) if self.control.tau2_init is None else np.full(
-                    len(rows), float(self.control.tau2_init))
+                t_init = (
+                    np.zeros(len(rows))
+                    if self.control.tau2_init is None
+                    else np.full(len(rows), float(self.control.tau2_init))
+                )
                 t, t_prev = self._iterate(rows, t_init, "DLIT")
                 # metafor's se.tau2 for DLIT takes the weights of the last iteration's input
                 w, sw, _, _ = self.weighted(t_prev, rows)
@@ -564,7 +618,8 @@ class _Core:
         tau2 = init.astype(float).copy()
         k = self.k[rows].astype(float)
         active = np.arange(len(rows))
-        for _ in range(c.maxiter):
+        steps = c.maxiter if (c.switch_after is None or not c.fallback) else min(c.maxiter, c.switch_after)
+        for _ in range(steps):
             if not active.size:
                 break
             t = tau2[active]
@@ -598,8 +653,12 @@ class _Core:
             done = bad | (change <= self._threshold(new))
             active = active[~done]
         if active.size:
-            self._no_convergence(rows, active, tau2, "Fisher scoring algorithm did not converge. "
-                                 "See 'help(rma)' for possible remedies.")
+            self._no_convergence(
+                rows,
+                active,
+                tau2,
+                "Fisher scoring algorithm did not converge. See 'help(rma)' for possible remedies.",
+            )
         return tau2
 
     def _score(self, t: FloatArray, lanes: IntArray) -> FloatArray:
@@ -620,38 +679,42 @@ class _Core:
         if not self.control.fallback:
             self.fail(rows[active], message)
             return
-        # Solve the same estimating equation by bracketing (exact mode only).
+        # Exact mode: solve the same estimating equation by Brent's method in a bracket grown
+        # around the current iterate (so the root Fisher scoring was heading for is found).
         lanes = rows[active]
-        lo = np.zeros(len(lanes))
-        f_lo = self._score(lo, lanes)
-        pos = f_lo > 0
-        res = np.zeros(len(lanes))
-        if pos.any():
-            hi = np.maximum(1.0, np.abs(tau2[active][pos]) * 2)
-            r, conv = self._bracket_solve(self._score, lanes[pos], lo[pos], f_lo[pos], hi,
-                                          self.control.tol, self.control.maxiter)
-            res[pos] = r
-            self.fail(lanes[pos][~conv], message)
-        tau2[active] = res
-        self.warn(np.isin(np.arange(self.n), lanes), message.split(".")[0] + "; solved the "
-                  "estimating equation by bracketing instead.")
-
-    def _bracket_solve(self, f: Any, lanes: IntArray, lo: FloatArray, f_lo: FloatArray, hi: FloatArray,
-                       tol: float, maxiter: int) -> tuple[FloatArray, BoolArray]:
-        """Brent's method on ``[lo, hi]``, doubling ``hi`` until the sign changes."""
-        f_hi = f(hi, lanes)
-        for _ in range(2000):
-            grow = f_hi > 0
-            if not grow.any() or np.any(hi[grow] > 1e300):
+        t = np.maximum(tau2[active], 0.0)
+        f_t = self._score(t, lanes)
+        step = np.maximum(np.abs(t) * 1e-3, 1e-10)
+        lo, hi = t.copy(), t.copy()
+        f_lo, f_hi = f_t.copy(), f_t.copy()
+        for _ in range(2100):  # U > 0 left of the root, U < 0 right of it
+            need_lo = (f_lo <= 0) & (lo > 0)
+            need_hi = f_hi >= 0
+            if not (need_lo.any() or need_hi.any()):
                 break
-            hi = np.where(grow, hi * 2, hi)
-            f_hi = np.where(grow, f(hi, lanes), f_hi)
-        sub = {"value": lanes}
+            lo = np.where(need_lo, np.maximum(0.0, t - step), lo)
+            hi = np.where(need_hi, t + step, hi)
+            if need_lo.any():
+                f_lo = np.where(need_lo, self._score(lo, lanes), f_lo)
+            if need_hi.any():
+                f_hi = np.where(need_hi, self._score(hi, lanes), f_hi)
+            step = step * 2
+        at_zero = (lo == 0) & (f_lo <= 0)
+        res = np.zeros(len(lanes))
+        solve = np.flatnonzero(~at_zero & (f_lo > 0) & (f_hi < 0))
+        if solve.size:
 
-        def g(x: FloatArray, idx: IntArray) -> FloatArray:
-            return np.asarray(f(x, sub["value"][idx]), dtype=float)
+            def g(x: FloatArray, sub: IntArray) -> FloatArray:
+                return self._score(x, lanes[solve[sub]])
 
-        return zeroin(g, lo, hi, f_lo, f_hi, tol, maxiter)
+            root, conv = zeroin(
+                g, lo[solve], hi[solve], f_lo[solve], f_hi[solve], self.control.tol, self.control.maxiter
+            )
+            res[solve] = root
+            self.fail(lanes[solve[~conv]], message)
+        stuck = ~at_zero & ~np.isin(np.arange(len(lanes)), solve)
+        self.fail(lanes[stuck], message)
+        tau2[active] = res
 
     def _iterate(self, rows: IntArray, init: FloatArray, kind: str) -> tuple[FloatArray, FloatArray]:
         """Fixed-point iterations of the iterated SJ / DL estimators: (final, previous) values."""
@@ -716,11 +779,14 @@ class _Core:
         else:
             low = need & (f_hi > 0)
             if low.any():
-                self.fail(rows[low], "Value of 'tau2.max' too low. Try increasing 'tau2.max' or "
-                          "switch to another 'method'.")
+                self.fail(
+                    rows[low],
+                    "Value of 'tau2.max' too low. Try increasing 'tau2.max' or switch to another 'method'.",
+                )
                 need &= ~low
         idx = np.flatnonzero(need)
         if idx.size:
+
             def g(x: FloatArray, sub: IntArray) -> FloatArray:
                 return f(x, idx[sub])
 
@@ -731,12 +797,10 @@ class _Core:
         return out
 
     def _mad(self, rows: IntArray) -> FloatArray:
-        out = np.empty(len(rows))
-        for j, r in enumerate(rows):
-            y = self.Y[r][self.M[r]]
-            med = np.median(y)
-            out[j] = 1.4826 * np.median(np.abs(y - med))
-        return out
+        """R's ``mad()``: 1.4826 × the median absolute deviation from the median."""
+        y = np.where(self.M[rows], self.Y[rows], np.nan)
+        med = np.nanmedian(y, axis=1)
+        return np.asarray(1.4826 * np.nanmedian(np.abs(y - med[:, None]), axis=1), dtype=float)
 
     def _loglik(self, tau2: FloatArray) -> tuple[FloatArray, FloatArray]:
         w, sw, mu, q = self.weighted(tau2)
@@ -744,8 +808,9 @@ class _Core:
         with np.errstate(divide="ignore", invalid="ignore"):
             logv = _masked_sum(np.log(self.V + tau2[:, None]), self.M)
             ll_ml = -k / 2 * np.log(2 * np.pi) - 0.5 * logv - 0.5 * q
-            ll_reml = (-(k - 1) / 2 * np.log(2 * np.pi) + 0.5 * np.log(k) - 0.5 * logv
-                       - 0.5 * np.log(sw) - 0.5 * q)
+            ll_reml = (
+                -(k - 1) / 2 * np.log(2 * np.pi) + 0.5 * np.log(k) - 0.5 * logv - 0.5 * np.log(sw) - 0.5 * q
+            )
         return ll_ml, ll_reml
 
     def _ll0check(self, tau2: FloatArray) -> None:
@@ -760,8 +825,9 @@ class _Core:
         worse = lanes & (ll0 - ll > max(self.control.tol, 1e-10))
         if worse.any():
             tau2[worse] = 0.0
-            self.warn(worse, "Fisher scoring algorithm may have gotten stuck at a local maximum. "
-                      "Setting tau^2 = 0.")
+            self.warn(
+                worse, "Fisher scoring algorithm may have gotten stuck at a local maximum. Setting tau^2 = 0."
+            )
 
     # -- inference ------------------------------------------------------------------------
     def _inference(self) -> None:
@@ -783,16 +849,20 @@ class _Core:
                 if self.test == "adhoc":
                     s2w = np.maximum(1.0, s2w)
                 else:
-                    self.warn(ok & (self.k > 1) & (s2w == 0),
-                              "All studies have the same effect: the Knapp-Hartung scale factor is 0 "
-                              "and the CI has zero width (metafor's behaviour); consider test='adhoc'.")
+                    self.warn(
+                        ok & (self.k > 1) & (s2w == 0),
+                        "All studies have the same effect: the Knapp-Hartung scale factor is 0 "
+                        "and the CI has zero width (metafor's behaviour); consider test='adhoc'.",
+                    )
             vb = vb * s2w
             se = np.sqrt(vb)
             zval = b / se
-            crit = np.where(tdist, stats.t.ppf(1 - self.alpha / 2, np.maximum(df, 1)),
-                            stats.norm.ppf(1 - self.alpha / 2))
-            pval = np.where(tdist, 2 * stats.t.sf(np.abs(zval), np.maximum(df, 1)),
-                            2 * stats.norm.sf(np.abs(zval)))
+            crit = np.where(
+                tdist, stats.t.ppf(1 - self.alpha / 2, np.maximum(df, 1)), stats.norm.ppf(1 - self.alpha / 2)
+            )
+            pval = np.where(
+                tdist, 2 * stats.t.sf(np.abs(zval), np.maximum(df, 1)), 2 * stats.norm.sf(np.abs(zval))
+            )
         self.w, self.sw, self.b, self.vb, self.se = w, sw, b, vb, se
         self.zval, self.pval, self.crit, self.s2w = zval, pval, crit, s2w
         self.tdist = tdist
@@ -813,8 +883,10 @@ class _Core:
                 i2 = np.where(k > 1, 100 * self.tau2 / (self.vt + self.tau2), 0.0)
                 h2 = np.where(k > 1, (self.vt + self.tau2) / self.vt, 1.0)
         nov = self.zero_v & self.ok()
-        self.warn(nov, "Cannot compute Q-test, I^2, or H^2 when there are non-positive sampling "
-                  "variances in the data.")
+        self.warn(
+            nov,
+            "Cannot compute Q-test, I^2, or H^2 when there are non-positive sampling variances in the data.",
+        )
         self.QE = np.where(nov, np.nan, q)
         self.QEp = np.where(nov, np.nan, qp)
         self.I2 = np.where(nov, np.nan, i2)
@@ -823,8 +895,11 @@ class _Core:
     def _prediction(self) -> None:
         df = self.df
         with np.errstate(invalid="ignore"):
-            crit = np.where(self.tdist, stats.t.ppf(1 - self.alpha / 2, np.maximum(df, 1)),
-                            stats.norm.ppf(1 - self.alpha / 2))
+            crit = np.where(
+                self.tdist,
+                stats.t.ppf(1 - self.alpha / 2, np.maximum(df, 1)),
+                stats.norm.ppf(1 - self.alpha / 2),
+            )
             half = crit * np.sqrt(self.vb + self.tau2)
         self.pi_lb = self.b - half
         self.pi_ub = self.b + half
@@ -848,8 +923,9 @@ class _Core:
             bic_reml = -2 * ll_reml + parms * np.log(kr)
             kkr = np.maximum(kr, parms + 2)
             aicc_reml = -2 * ll_reml + 2 * parms * kkr / (kkr - parms - 1)
-        self.fit = np.vstack([ll_ml, dev_ml, aic_ml, bic_ml, aicc_ml,
-                              ll_reml, dev_reml, aic_reml, bic_reml, aicc_reml]).T
+        self.fit = np.vstack(
+            [ll_ml, dev_ml, aic_ml, bic_ml, aicc_ml, ll_reml, dev_reml, aic_reml, bic_reml, aicc_reml]
+        ).T
 
     # -- Q-profile CI for τ² ----------------------------------------------------------------
     def _confint(self) -> None:
@@ -867,8 +943,9 @@ class _Core:
             elif self.tau2_fixed is not None:
                 self.ci_note[i] = "tau^2 was fixed, not estimated."
             elif self.zero_v[i]:
-                self.ci_note[i] = ("Cannot compute CI for tau^2 when there are non-positive sampling "
-                                   "variances in the data.")
+                self.ci_note[i] = (
+                    "Cannot compute CI for tau^2 when there are non-positive sampling variances in the data."
+                )
         rows = np.flatnonzero([note is None for note in self.ci_note])
         if not rows.size:
             return
@@ -908,11 +985,11 @@ class _Core:
             sign[above] = ">"
             solve = np.flatnonzero(~below & ~above)
             if solve.size:
+
                 def g(x: FloatArray, sub: IntArray, solve: IntArray = solve) -> FloatArray:
                     return f(x, solve[sub])
 
-                root, conv = zeroin(g, lo[solve], hi[solve], f_lo[solve], f_hi[solve], c.ci_tol,
-                                    c.ci_maxiter)
+                root, conv = zeroin(g, lo[solve], hi[solve], f_lo[solve], f_hi[solve], c.ci_tol, c.ci_maxiter)
                 out[solve] = root
             self.ci_tau2[rows, col] = out
             self.ci_sign[rows, col] = sign
@@ -944,27 +1021,51 @@ class _Core:
             ni = None if self.ni is None else self.ni[i][mask]
             fn = back_transform(self.measure, ni)
             if fn is not None:
-                vals = [float(fn(x)) for x in (self.b[i], self.ci_lb[i], self.ci_ub[i],
-                                               self.pi_lb[i], self.pi_ub[i])]
-                transformed = Transformed(tname, vals[0], vals[1], vals[2],
-                                          None if ee else vals[3], None if ee else vals[4])
+                vals = [
+                    float(fn(x))
+                    for x in (self.b[i], self.ci_lb[i], self.ci_ub[i], self.pi_lb[i], self.pi_ub[i])
+                ]
+                transformed = Transformed(
+                    tname, vals[0], vals[1], vals[2], None if ee else vals[3], None if ee else vals[4]
+                )
         omitted = tuple(int(j) for j in np.flatnonzero(self.omitted[i]))
         return RmaResult(
-            b=float(self.b[i]), se=float(self.se[i]), zval=float(self.zval[i]), pval=float(self.pval[i]),
-            ci_lb=float(self.ci_lb[i]), ci_ub=float(self.ci_ub[i]),
+            b=float(self.b[i]),
+            se=float(self.se[i]),
+            zval=float(self.zval[i]),
+            pval=float(self.pval[i]),
+            ci_lb=float(self.ci_lb[i]),
+            ci_ub=float(self.ci_ub[i]),
             tau2=float(self.tau2[i]),
             se_tau2=None if (ee or k == 1 or self.tau2_fixed is not None) else float(self.se_tau2[i]),
-            tau2_ci=t2ci, tau_ci=tci, I2_ci=i2ci, H2_ci=h2ci,
-            I2=None if zero_v else float(self.I2[i]), H2=None if zero_v else float(self.H2[i]),
-            QE=None if zero_v else float(self.QE[i]), QEp=None if zero_v else float(self.QEp[i]),
+            tau2_ci=t2ci,
+            tau_ci=tci,
+            I2_ci=i2ci,
+            H2_ci=h2ci,
+            I2=None if zero_v else float(self.I2[i]),
+            H2=None if zero_v else float(self.H2[i]),
+            QE=None if zero_v else float(self.QE[i]),
+            QEp=None if zero_v else float(self.QEp[i]),
             QEdf=k - 1,
-            pi_lb=None if ee else float(self.pi_lb[i]), pi_ub=None if ee else float(self.pi_ub[i]),
-            ddf=ddf, s2w=float(self.s2w[i]), k=k, p=1, method=self.method, test=test_used,
-            level=self.level, measure=self.measure,
-            yi=tuple(float(x) for x in self.Y[i][mask]), vi=tuple(float(x) for x in self.V[i][mask]),
+            pi_lb=None if ee else float(self.pi_lb[i]),
+            pi_ub=None if ee else float(self.pi_ub[i]),
+            ddf=ddf,
+            s2w=float(self.s2w[i]),
+            k=k,
+            p=1,
+            method=self.method,
+            test=test_used,
+            level=self.level,
+            measure=self.measure,
+            yi=tuple(float(x) for x in self.Y[i][mask]),
+            vi=tuple(float(x) for x in self.V[i][mask]),
             weights=tuple(float(x) for x in self.weights_pct[i][mask]),
-            fit_stats=fs, transformed=transformed, confint_note=note,
-            warnings=tuple(self.warns[i]), control=self.control.name, omitted=omitted,
+            fit_stats=fs,
+            transformed=transformed,
+            confint_note=note,
+            warnings=tuple(self.warns[i]),
+            control=self.control.name,
+            omitted=omitted,
         )
 
 
@@ -1036,8 +1137,10 @@ def rma(
     if bad_v.any():
         idx = np.argwhere(bad_v)[0]
         where = int(idx[1]) if one else tuple(int(j) for j in idx)
-        raise PoolingError(f"rma: sampling variance vi at study {where} is negative ({V[tuple(idx)]:g}); "
-                           "variances must be >= 0")
+        raise PoolingError(
+            f"rma: sampling variance vi at study {where} is negative ({V[tuple(idx)]:g}); "
+            "variances must be >= 0"
+        )
     infinite = ~np.isnan(Y) & ~np.isfinite(Y) | (~np.isnan(V) & ~np.isfinite(V))
     if infinite.any():
         raise PoolingError("rma: yi and vi must be finite numbers (NaN marks a missing value)")
@@ -1071,22 +1174,48 @@ def rma(
                 warnings.warn(w, PoolingWarning, stacklevel=2)
         return res
     batch = RmaBatch(
-        b=core.b, se=core.se, zval=core.zval, pval=core.pval, ci_lb=core.ci_lb, ci_ub=core.ci_ub,
-        tau2=core.tau2, se_tau2=core.se_tau2, tau2_ci_lb=core.ci_tau2[:, 0], tau2_ci_ub=core.ci_tau2[:, 1],
-        I2=core.I2, H2=core.H2, QE=core.QE, QEp=core.QEp, pi_lb=core.pi_lb, pi_ub=core.pi_ub,
-        s2w=core.s2w, k=core.k, method=method, test=test, level=float(level), measure=meas,
-        error=tuple(core.errors), warnings=tuple(tuple(w) for w in core.warns), _core=core,
+        b=core.b,
+        se=core.se,
+        zval=core.zval,
+        pval=core.pval,
+        ci_lb=core.ci_lb,
+        ci_ub=core.ci_ub,
+        tau2=core.tau2,
+        se_tau2=core.se_tau2,
+        tau2_ci_lb=core.ci_tau2[:, 0],
+        tau2_ci_ub=core.ci_tau2[:, 1],
+        I2=core.I2,
+        H2=core.H2,
+        QE=core.QE,
+        QEp=core.QEp,
+        pi_lb=core.pi_lb,
+        pi_ub=core.pi_ub,
+        s2w=core.s2w,
+        k=core.k,
+        method=method,
+        test=test,
+        level=float(level),
+        measure=meas,
+        error=tuple(core.errors),
+        warnings=tuple(tuple(w) for w in core.warns),
+        _core=core,
     )
     _blank_errors(batch)
     if emit_warnings:
         n_err = sum(e is not None for e in core.errors)
         n_warn = sum(bool(w) for w in core.warns)
         if n_err:
-            warnings.warn(f"{n_err} of {len(batch)} analyses could not be fitted (see .error)",
-                          PoolingWarning, stacklevel=2)
+            warnings.warn(
+                f"{n_err} of {len(batch)} analyses could not be fitted (see .error)",
+                PoolingWarning,
+                stacklevel=2,
+            )
         if n_warn:
-            warnings.warn(f"{n_warn} of {len(batch)} analyses have warnings (see .warnings)",
-                          PoolingWarning, stacklevel=2)
+            warnings.warn(
+                f"{n_warn} of {len(batch)} analyses have warnings (see .warnings)",
+                PoolingWarning,
+                stacklevel=2,
+            )
     return batch
 
 

@@ -24,7 +24,12 @@ FloatArray = NDArray[np.float64]
 
 #: measure → name of its back-transformation (metafor's ``transf.*`` name)
 TRANSFORM_OF: dict[str, str] = {
-    "RR": "exp", "OR": "exp", "ROM": "exp", "PLO": "ilogit", "PAS": "iarcsin", "PFT": "ipft.hm",
+    "RR": "exp",
+    "OR": "exp",
+    "ROM": "exp",
+    "PLO": "ilogit",
+    "PAS": "iarcsin",
+    "PFT": "ipft.hm",
 }
 
 
@@ -34,8 +39,10 @@ def transf_exp(x: ArrayLike) -> FloatArray:
 
 def transf_ilogit(x: ArrayLike) -> FloatArray:
     xx = np.asarray(x, dtype=float)
-    return np.asarray(np.where(xx >= 0, 1 / (1 + np.exp(-np.abs(xx))),
-                               np.exp(-np.abs(xx)) / (1 + np.exp(-np.abs(xx)))), dtype=float)
+    return np.asarray(
+        np.where(xx >= 0, 1 / (1 + np.exp(-np.abs(xx))), np.exp(-np.abs(xx)) / (1 + np.exp(-np.abs(xx)))),
+        dtype=float,
+    )
 
 
 def transf_iarcsin(x: ArrayLike) -> FloatArray:
@@ -51,8 +58,9 @@ def transf_pft(p: ArrayLike, n: ArrayLike) -> FloatArray:
     pp = np.asarray(p, dtype=float)
     nn = np.asarray(n, dtype=float)
     x = pp * nn
-    return np.asarray(0.5 * (np.arcsin(np.sqrt(x / (nn + 1))) + np.arcsin(np.sqrt((x + 1) / (nn + 1)))),
-                      dtype=float)
+    return np.asarray(
+        0.5 * (np.arcsin(np.sqrt(x / (nn + 1))) + np.arcsin(np.sqrt((x + 1) / (nn + 1)))), dtype=float
+    )
 
 
 def transf_ipft(x: ArrayLike, n: ArrayLike) -> FloatArray:
