@@ -316,7 +316,8 @@ def _metareg_tau2(y: FloatArray, v: FloatArray, X: FloatArray, method: str, cont
     if method == "HE":
         return he
     if method == "SJ":
-        t0 = rss / k if control.tau2_init is None else float(control.tau2_init)
+        # metafor's crude start is the variance of the raw outcomes (moderators ignored)
+        t0 = float(np.var(y)) if control.tau2_init is None else float(control.tau2_init)
         return float(t0 * float(y @ proj(1 / (v + t0)) @ y) / (k - p))
     if method in ("PM", "PMM"):
         target = (k - p) if method == "PM" else float(stats.chi2.ppf(0.5, k - p))

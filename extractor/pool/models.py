@@ -115,6 +115,7 @@ class Control:
     ci_tau2_max: float | None = None
     fallback: bool = True
     switch_after: int | None = 40
+    snap_zero: bool = True
     name: str = "exact"
 
     @classmethod
@@ -131,6 +132,7 @@ class Control:
             ci_maxiter=1000,
             fallback=False,
             switch_after=None,
+            snap_zero=False,
             name="metafor",
         )
         return replace(base, **changes)
@@ -217,7 +219,9 @@ class RmaResult:
     ``tau2_ci``/``tau_ci``/``I2_ci``/``H2_ci`` are the Q-profile CIs (``None`` for EE fits, k = 1,
     fixed τ², or zero sampling variances — ``confint_note`` says which). ``pi_lb``/``pi_ub`` are
     ``None`` for EE fits (metafor's ``predict`` gives no prediction interval there).
-    ``weights`` are in percent. ``warnings`` lists metafor-style warnings raised by the fit.
+    ``weights`` are in percent. ``warnings`` are the warnings metafor gives for this fit (same
+    wording); ``notes`` are our own remarks where metafor is silent. ``omitted`` lists the indices
+    of studies left out for missing values.
     """
 
     b: float
@@ -256,6 +260,7 @@ class RmaResult:
     warnings: tuple[str, ...]
     control: str
     omitted: tuple[int, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def beta(self) -> float:
@@ -414,6 +419,7 @@ class _Core:
         self.df = self.k - 1
         self.errors: list[str | None] = [None] * n
         self.warns: list[list[str]] = [[] for _ in range(n)]
+        self.notes: list[list[str]] = [[] for _ in range(n)]
         self.zero_v = (M & (V == 0)).any(axis=1)
         self.omitted = ~M & ~(self._padding_mask(Y, V) if padded else np.zeros_like(M))
         self.tau2_fixed = tau2_fixed
@@ -432,6 +438,12 @@ class _Core:
         for i in idx:
             if self.errors[int(i)] is None:
                 self.errors[int(i)] = message
+
+    def note(self, lanes: BoolArray, message: str) -> None:
+        """Our own remarks (metafor is silent there); kept apart from metafor's warnings."""
+        for i in np.flatnonzero(lanes):
+            if message not in self.notes[int(i)]:
+                self.notes[int(i)].append(message)
 
     def warn(self, lanes: BoolArray, message: str) -> None:
         for i in np.flatnonzero(lanes):
@@ -659,18 +671,34 @@ class _Core:
                 tau2,
                 "Fisher scoring algorithm did not converge. See 'help(rma)' for possible remedies.",
             )
+        self._snap_zero(rows, tau2)
         return tau2
 
-    def _score(self, t: FloatArray, lanes: IntArray) -> FloatArray:
+    def _snap_zero(self, rows: IntArray, tau2: FloatArray, equation: str | None = None) -> None:
+        """Exact mode: a boundary optimum is τ² = 0 exactly.
+
+        When the estimating equation is already negative at τ² = 0, step halving only creeps
+        towards 0 (metafor stops a few 1e-12 above it); such a converged value is set to 0.
+        """
+        if not self.control.snap_zero:
+            return
+        vbar = np.array([float(np.mean(self.V[r][self.M[r]])) for r in rows])
+        near = (tau2 > 0) & (tau2 <= 1e-8 * np.maximum(vbar, 1e-300))
+        if near.any():
+            idx = np.flatnonzero(near)
+            u0 = self._score(np.zeros(idx.size), rows[idx], equation)
+            tau2[idx[u0 <= 0]] = 0.0
+
+    def _score(self, t: FloatArray, lanes: IntArray, method: str | None = None) -> FloatArray:
         """The estimating equation solved by Fisher scoring (its root is the estimate)."""
         w, sw, mu, q = self.weighted(t, lanes)
         Yr = self.Y[lanes]
         with np.errstate(divide="ignore", invalid="ignore"):
             r2 = (Yr - mu[:, None]) ** 2
             sw_2 = (w**2).sum(axis=1)
-            if self.method == "ML":
+            if (method or self.method) == "ML":
                 return np.asarray((w**2 * r2).sum(axis=1) - sw, dtype=float)
-            if self.method == "REML":
+            if (method or self.method) == "REML":
                 return np.asarray((w**2 * r2).sum(axis=1) - (sw - sw_2 / sw), dtype=float)
             k = self.k[lanes].astype(float)
             return np.asarray(q / (k - 1) - 1, dtype=float)
@@ -745,6 +773,8 @@ class _Core:
         if active.size:
             what = "SJ" if kind == "SJIT" else "DL"
             self.fail(rows[active], f"Iterative {what} estimator did not converge.")
+        if kind == "SJIT":  # the SJIT fixed point is the PM root; Q(0) <= k - 1 means it is 0
+            self._snap_zero(rows, tau2, "EB")
         return tau2, prev
 
     def _pm(self, rows: IntArray) -> FloatArray:
@@ -849,7 +879,7 @@ class _Core:
                 if self.test == "adhoc":
                     s2w = np.maximum(1.0, s2w)
                 else:
-                    self.warn(
+                    self.note(
                         ok & (self.k > 1) & (s2w == 0),
                         "All studies have the same effect: the Knapp-Hartung scale factor is 0 "
                         "and the CI has zero width (metafor's behaviour); consider test='adhoc'.",
@@ -1066,6 +1096,7 @@ class _Core:
             warnings=tuple(self.warns[i]),
             control=self.control.name,
             omitted=omitted,
+            notes=tuple(self.notes[i]),
         )
 
 
@@ -1170,7 +1201,7 @@ def rma(
             raise PoolingError(core.errors[0])
         res = core.result(0)
         if emit_warnings:
-            for w in res.warnings:
+            for w in (*res.warnings, *res.notes):
                 warnings.warn(w, PoolingWarning, stacklevel=2)
         return res
     batch = RmaBatch(
