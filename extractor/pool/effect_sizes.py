@@ -125,9 +125,11 @@ def _arr(name: str, x: ArrayLike | None, required: bool, measure: str) -> FloatA
 def _where(mask: NDArray[np.bool_]) -> str:
     idx = np.argwhere(mask)
     first = tuple(int(i) for i in idx[0])
+    if not first:
+        return "the given value"
     where = first[0] if len(first) == 1 else first
     more = f" (and {len(idx) - 1} more)" if len(idx) > 1 else ""
-    return f"study {where}{more}"
+    return f"study {where}{more}"  # index into the inputs (0-based)
 
 
 def _check(cond_bad: NDArray[np.bool_], message: str) -> None:

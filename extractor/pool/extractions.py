@@ -25,8 +25,9 @@ How values are picked (per record = per study):
   choose one with ``arm``).
 * **Two-group measures (SMD, MD, ROM)** use two arms' scores at the same time point on the
   same scale: group 1 = the active arm, group 2 = the control arm, recognised by name
-  (placebo, control, sham, saline, usual care, standard care, waiting list, no treatment) or
-  given with ``control_arm``. Studies where the control arm cannot be told apart are skipped.
+  (placebo, control, sham, saline, usual care, standard care, waiting list, no treatment) or,
+  where ``control_arm`` matches an arm, that arm. Studies where the control arm cannot be told
+  apart are skipped (so the sign of the effect is never a guess).
 * **Proportions (PR, PLO, PAS, PFT)** use ``events``/``total`` (or ``percent`` of ``total`` / of the
   arm size, marked converted); **RR, OR, RD** two arms' proportions (control as above).
   ``what`` filters the outcome ("50%", "pain-free").
@@ -538,7 +539,10 @@ def _control_split(
     names = [a for a in arms if a is not None]
     if len(names) < 2:
         return None, None, "fewer than two arms"
-    ctrl = [a for a in names if (control_rx or CONTROL_WORDS).search(a)]
+    # an explicit control pattern wins within a study; otherwise the usual control words
+    ctrl = [a for a in names if control_rx is not None and control_rx.search(a)]
+    if not ctrl:
+        ctrl = [a for a in names if CONTROL_WORDS.search(a)]
     if treatment_rx is not None:
         trt = [a for a in names if treatment_rx.search(a) and a not in ctrl]
     else:
