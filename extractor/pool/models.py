@@ -100,6 +100,10 @@ class Control:
     Fisher scoring has not converged after ``switch_after`` steps (slow or oscillating), solve
     the same estimating equation by Brent's method in a bracket around the current iterate
     instead of refusing. ``tau2_init``: starting value (ML/REML/EB/SJ/SJIT/DLIT).
+    ``root_solver``: how roots of the generalised Q equation (PM, PMM, Q-profile bounds) are found:
+    ``"brent"`` (R's ``uniroot`` algorithm, step for step) or ``"newton"`` (safeguarded Newton
+    with the exact derivative ``dQ/dτ² = -Σ w² (y - μ)²``, the exact mode's default: same root,
+    fewer steps). ``snap_zero``: report a boundary optimum as exactly 0.
     """
 
     threshold: float = 1e-12
@@ -116,6 +120,7 @@ class Control:
     fallback: bool = True
     switch_after: int | None = 40
     snap_zero: bool = True
+    root_solver: str = "newton"
     name: str = "exact"
 
     @classmethod
@@ -133,6 +138,7 @@ class Control:
             fallback=False,
             switch_after=None,
             snap_zero=False,
+            root_solver="brent",
             name="metafor",
         )
         return replace(base, **changes)
@@ -382,8 +388,21 @@ class RmaBatch:
 # The vectorised core
 
 
+def _by_df(fn: Any, q: float, df: ArrayLike) -> FloatArray:
+    """``fn(q, df)`` evaluated once per distinct df (many analyses share the same k)."""
+    d = np.asarray(df, dtype=float)
+    uniq, inv = np.unique(d, return_inverse=True)
+    return np.asarray(np.asarray(fn(q, uniq), dtype=float)[inv].reshape(d.shape), dtype=float)
+
+
+def _rowsum(x: FloatArray) -> FloatArray:
+    """Row sums of a 2-D array as a matrix-vector product (much faster than ``sum(axis=1)`` on
+    the short rows of a batch of meta-analyses)."""
+    return np.asarray(x @ np.ones(x.shape[1]), dtype=float)
+
+
 def _masked_sum(x: FloatArray, m: BoolArray) -> FloatArray:
-    return np.asarray(np.where(m, x, 0.0).sum(axis=1), dtype=float)
+    return _rowsum(np.where(m, x, 0.0))
 
 
 class _Core:
@@ -402,10 +421,13 @@ class _Core:
         measure: str,
         ni: FloatArray | None,
         padded: bool = False,
+        confint: bool = True,
     ) -> None:
+        self.want_confint = confint
         self.Y = np.where(M, Y, 0.0)
         self.V = np.where(M, V, 1.0)
         self.M = M
+        self.Mf = M.astype(float)
         self.method = method
         self.test = test
         self.level = level
@@ -415,7 +437,7 @@ class _Core:
         self.ni = ni
         n = Y.shape[0]
         self.n = n
-        self.k = M.sum(axis=1).astype(np.intp)
+        self.k = _rowsum(M).astype(np.intp)
         self.df = self.k - 1
         self.errors: list[str | None] = [None] * n
         self.warns: list[list[str]] = [[] for _ in range(n)]
@@ -457,12 +479,13 @@ class _Core:
         self, tau2: FloatArray, rows: IntArray | None = None
     ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         """Weights ``1/(v+τ²)``, their sum, the weighted mean and ``Q(τ²) = Σ w (y - μ)²``."""
-        Y, V, M = (self.Y, self.V, self.M) if rows is None else (self.Y[rows], self.V[rows], self.M[rows])
+        Y, V, Mf = (self.Y, self.V, self.Mf) if rows is None else (self.Y[rows], self.V[rows], self.Mf[rows])
         with np.errstate(divide="ignore", invalid="ignore"):
-            w = np.where(M, 1.0 / (V + tau2[:, None]), 0.0)
-            sw = w.sum(axis=1)
-            mu = (w * Y).sum(axis=1) / sw
-            q = (w * (Y - mu[:, None]) ** 2).sum(axis=1)
+            w = Mf / (V + tau2[:, None])  # V is 1 where a study is missing, so w is 0 there
+            sw = _rowsum(w)
+            mu = np.einsum("ij,ij->i", w, Y) / sw
+            r = Y - mu[:, None]
+            q = np.einsum("ij,ij,ij->i", w, r, r)
         return w, sw, mu, q
 
     # -- the pipeline ----------------------------------------------------------------------
@@ -492,10 +515,10 @@ class _Core:
         # Equal-effects quantities (Q, I², H² for EE; ṽ for I²)
         with np.errstate(divide="ignore", invalid="ignore"):
             w0 = np.where(self.M, 1.0 / self.V, 0.0)
-            sw0 = w0.sum(axis=1)
-            sw0_2 = (w0**2).sum(axis=1)
-            mu0 = (w0 * self.Y).sum(axis=1) / sw0
-            q0 = (w0 * (self.Y - mu0[:, None]) ** 2).sum(axis=1)
+            sw0 = _rowsum(w0)
+            sw0_2 = _rowsum(w0**2)
+            mu0 = _rowsum(w0 * self.Y) / sw0
+            q0 = _rowsum(w0 * (self.Y - mu0[:, None]) ** 2)
             self.vt = df / (sw0 - sw0_2 / sw0)
         self.w0, self.sw0, self.sw0_2, self.q0 = w0, sw0, sw0_2, q0
 
@@ -516,7 +539,6 @@ class _Core:
         self._inference()
         self._heterogeneity()
         self._prediction()
-        self._fit_stats()
         self._confint()
 
     # -- τ² estimators ---------------------------------------------------------------------
@@ -527,7 +549,7 @@ class _Core:
         df = k - 1
         w0, sw0, sw0_2, q0 = self.w0[rows], self.sw0[rows], self.sw0_2[rows], self.q0[rows]
         with np.errstate(divide="ignore", invalid="ignore"):
-            sw0_3 = (w0**3).sum(axis=1)
+            sw0_3 = _rowsum(w0**3)
             trP0 = sw0 - sw0_2 / sw0
             sumPP0 = sw0_2 - 2 * sw0_3 / sw0 + (sw0_2 / sw0) ** 2
             if m == "DL":
@@ -551,8 +573,8 @@ class _Core:
                     t = t0 * q / df
                     # se.tau2 (Sidik & Jonkman), P from the weights at the crude estimate:
                     # Σ(PV∘(PV)ᵀ), Σ(PV∘P), Σ(P∘P) for P = W - w wᵀ/Σw, V = diag(v)
-                    sw_2 = (w**2).sum(axis=1)
-                    sw_3 = (w**3).sum(axis=1)
+                    sw_2 = _rowsum(w**2)
+                    sw_3 = _rowsum(w**3)
                     diag = w**2 - 2 * w**3 / sw[:, None]
                     sw2v = _masked_sum(w**2 * V, M)
                     s_pvpv = _masked_sum(diag * V**2, M) + sw2v**2 / sw**2
@@ -571,8 +593,8 @@ class _Core:
                 t, t_prev = self._iterate(rows, t_init, "DLIT")
                 # metafor's se.tau2 for DLIT takes the weights of the last iteration's input
                 w, sw, _, _ = self.weighted(t_prev, rows)
-                sw_2 = (w**2).sum(axis=1)
-                sw_3 = (w**3).sum(axis=1)
+                sw_2 = _rowsum(w**2)
+                sw_3 = _rowsum(w**3)
                 trP = sw - sw_2 / sw
                 s_pp = sw_2 - 2 * sw_3 / sw + (sw_2 / sw) ** 2
                 se = np.sqrt(1 / trP**2 * (2 * df + 4 * t * trP + 2 * t**2 * s_pp))
@@ -585,10 +607,10 @@ class _Core:
                 t = self._fisher(rows, init)
                 w, sw, _, _ = self.weighted(t, rows)
                 if m == "ML":
-                    se = np.sqrt(2 / (w**2).sum(axis=1))
+                    se = np.sqrt(2 / _rowsum(w**2))
                 elif m == "REML":
-                    sw_2 = (w**2).sum(axis=1)
-                    sw_3 = (w**3).sum(axis=1)
+                    sw_2 = _rowsum(w**2)
+                    sw_3 = _rowsum(w**3)
                     se = np.sqrt(2 / (sw_2 - 2 * sw_3 / sw + (sw_2 / sw) ** 2))
                 else:
                     se = self._se_eb(rows, t)
@@ -639,14 +661,14 @@ class _Core:
             Yr = self.Y[rows[active]]
             with np.errstate(divide="ignore", invalid="ignore"):
                 r2 = (Yr - mu[:, None]) ** 2
-                sw_2 = (w**2).sum(axis=1)
+                sw_2 = _rowsum(w**2)
                 if m == "ML":
-                    adj = ((w**2 * r2).sum(axis=1) - sw) / sw_2
+                    adj = (_rowsum(w**2 * r2) - sw) / sw_2
                 elif m == "REML":
-                    sw_3 = (w**3).sum(axis=1)
+                    sw_3 = _rowsum(w**3)
                     trP = sw - sw_2 / sw
                     trPP = sw_2 - 2 * sw_3 / sw + (sw_2 / sw) ** 2
-                    ypp = (w**2 * r2).sum(axis=1)
+                    ypp = _rowsum(w**2 * r2)
                     adj = (ypp - trP) / trPP
                 else:  # EB
                     kk = k[active]
@@ -695,11 +717,11 @@ class _Core:
         Yr = self.Y[lanes]
         with np.errstate(divide="ignore", invalid="ignore"):
             r2 = (Yr - mu[:, None]) ** 2
-            sw_2 = (w**2).sum(axis=1)
+            sw_2 = _rowsum(w**2)
             if (method or self.method) == "ML":
-                return np.asarray((w**2 * r2).sum(axis=1) - sw, dtype=float)
+                return np.asarray(_rowsum(w**2 * r2) - sw, dtype=float)
             if (method or self.method) == "REML":
-                return np.asarray((w**2 * r2).sum(axis=1) - (sw - sw_2 / sw), dtype=float)
+                return np.asarray(_rowsum(w**2 * r2) - (sw - sw_2 / sw), dtype=float)
             k = self.k[lanes].astype(float)
             return np.asarray(q / (k - 1) - 1, dtype=float)
 
@@ -760,7 +782,7 @@ class _Core:
                 if kind == "SJIT":
                     new = t * q / df[active]
                 else:
-                    sw_2 = (w**2).sum(axis=1)
+                    sw_2 = _rowsum(w**2)
                     new = np.maximum(0.0, (q - df[active]) / (sw - sw_2 / sw))
             bad = ~np.isfinite(new)
             if bad.any():
@@ -777,11 +799,61 @@ class _Core:
             self._snap_zero(rows, tau2, "EB")
         return tau2, prev
 
+    def _solve_q(
+        self,
+        rows: IntArray,
+        target: FloatArray,
+        lo: FloatArray,
+        hi: FloatArray,
+        f_lo: FloatArray,
+        f_hi: FloatArray,
+        tol: float,
+        maxiter: int,
+    ) -> tuple[FloatArray, BoolArray]:
+        """Root of the decreasing ``Q(τ²) - target`` in ``[lo, hi]`` (``f_lo > 0 > f_hi``).
+
+        ``root_solver="brent"``: R's uniroot steps. ``"newton"``: Newton with the exact derivative,
+        falling back to bisection whenever a step leaves the bracket.
+        """
+        if self.control.root_solver == "brent":
+
+            def g(x: FloatArray, sub: IntArray) -> FloatArray:
+                _, _, _, q = self.weighted(x, rows[sub])
+                return np.asarray(q - target[sub], dtype=float)
+
+            return zeroin(g, lo, hi, f_lo, f_hi, tol, maxiter)
+        lo, hi = lo.copy(), hi.copy()
+        x = lo.copy()
+        done = np.zeros(len(rows), dtype=bool)
+        active = np.arange(len(rows))
+        for _ in range(max(maxiter, 200)):
+            if not active.size:
+                break
+            xa = x[active]
+            w, sw, mu, q = self.weighted(xa, rows[active])
+            fx = q - target[active]
+            r = self.Y[rows[active]] - mu[:, None]
+            slope = -np.einsum("ij,ij,ij,ij->i", w, w, r, r)
+            pos = fx > 0
+            lo[active] = np.where(pos, xa, lo[active])
+            hi[active] = np.where(pos, hi[active], xa)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                new = xa - fx / slope
+            la, ha = lo[active], hi[active]
+            bad = ~(new > la) | ~(new < ha) | ~np.isfinite(new)
+            new = np.where(bad, (la + ha) / 2, new)
+            small = np.abs(new - xa) <= 2 * EPS * np.maximum(np.abs(xa), np.abs(new)) + tol / 2
+            fin = (fx == 0) | small | (ha - la <= 2 * EPS * np.abs(ha) + tol / 2)
+            x[active] = np.where(fx == 0, xa, new)
+            done[active[fin]] = True
+            active = active[~fin]
+        return x, done
+
     def _pm(self, rows: IntArray) -> FloatArray:
         """Paule–Mandel (and its median-unbiased PMM variant): root of Q(τ²) = target."""
         c = self.control
         df = (self.k[rows] - 1).astype(float)
-        target = df if self.method == "PM" else stats.chi2.ppf(0.5, df)
+        target = df if self.method == "PM" else _by_df(stats.chi2.ppf, 0.5, df)
         f_map = {"target": target, "rows": rows}
 
         def f(t: FloatArray, idx: IntArray) -> FloatArray:
@@ -816,11 +888,16 @@ class _Core:
                 need &= ~low
         idx = np.flatnonzero(need)
         if idx.size:
-
-            def g(x: FloatArray, sub: IntArray) -> FloatArray:
-                return f(x, idx[sub])
-
-            root, conv = zeroin(g, zero[idx], hi[idx], f0[idx], f_hi[idx], c.tol, c.maxiter)
+            root, conv = self._solve_q(
+                rows[idx],
+                np.asarray(target, dtype=float)[idx],
+                zero[idx],
+                hi[idx],
+                f0[idx],
+                f_hi[idx],
+                c.tol,
+                c.maxiter,
+            )
             out[idx] = root
             if (~conv).any():
                 self.fail(rows[idx[~conv]], f"{self.method} estimator did not converge.")
@@ -832,11 +909,12 @@ class _Core:
         med = np.nanmedian(y, axis=1)
         return np.asarray(1.4826 * np.nanmedian(np.abs(y - med[:, None]), axis=1), dtype=float)
 
-    def _loglik(self, tau2: FloatArray) -> tuple[FloatArray, FloatArray]:
-        w, sw, mu, q = self.weighted(tau2)
-        k = self.k.astype(float)
+    def _loglik(self, tau2: FloatArray, rows: IntArray | None = None) -> tuple[FloatArray, FloatArray]:
+        w, sw, mu, q = self.weighted(tau2, rows)
+        V, M = (self.V, self.M) if rows is None else (self.V[rows], self.M[rows])
+        k = (self.k if rows is None else self.k[rows]).astype(float)
         with np.errstate(divide="ignore", invalid="ignore"):
-            logv = _masked_sum(np.log(self.V + tau2[:, None]), self.M)
+            logv = _masked_sum(np.log(V + tau2[:, None]), M)
             ll_ml = -k / 2 * np.log(2 * np.pi) - 0.5 * logv - 0.5 * q
             ll_reml = (
                 -(k - 1) / 2 * np.log(2 * np.pi) + 0.5 * np.log(k) - 0.5 * logv - 0.5 * np.log(sw) - 0.5 * q
@@ -874,7 +952,7 @@ class _Core:
             vb = 1 / sw
             s2w = np.ones(self.n)
             if self.test in ("knha", "adhoc"):
-                rss = (w * (self.Y - b[:, None]) ** 2).sum(axis=1)
+                rss = _rowsum(w * (self.Y - b[:, None]) ** 2)
                 s2w = np.where(self.k > 1, np.where(rss <= EPS, 0.0, rss / df), 1.0)
                 if self.test == "adhoc":
                     s2w = np.maximum(1.0, s2w)
@@ -888,17 +966,18 @@ class _Core:
             se = np.sqrt(vb)
             zval = b / se
             crit = np.where(
-                tdist, stats.t.ppf(1 - self.alpha / 2, np.maximum(df, 1)), stats.norm.ppf(1 - self.alpha / 2)
+                tdist,
+                _by_df(stats.t.ppf, 1 - self.alpha / 2, np.maximum(df, 1)),
+                stats.norm.ppf(1 - self.alpha / 2),
             )
-            pval = np.where(
-                tdist, 2 * stats.t.sf(np.abs(zval), np.maximum(df, 1)), 2 * stats.norm.sf(np.abs(zval))
-            )
+            pval = 2 * stats.norm.sf(np.abs(zval))
+            if tdist.any():
+                pval = np.where(tdist, 2 * stats.t.sf(np.abs(zval), np.maximum(df, 1)), pval)
         self.w, self.sw, self.b, self.vb, self.se = w, sw, b, vb, se
         self.zval, self.pval, self.crit, self.s2w = zval, pval, crit, s2w
         self.tdist = tdist
         self.ci_lb = b - crit * se
         self.ci_ub = b + crit * se
-        self.weights_pct = 100 * w / sw[:, None]
 
     def _heterogeneity(self) -> None:
         k, df = self.k, self.df
@@ -927,21 +1006,22 @@ class _Core:
         with np.errstate(invalid="ignore"):
             crit = np.where(
                 self.tdist,
-                stats.t.ppf(1 - self.alpha / 2, np.maximum(df, 1)),
+                _by_df(stats.t.ppf, 1 - self.alpha / 2, np.maximum(df, 1)),
                 stats.norm.ppf(1 - self.alpha / 2),
             )
             half = crit * np.sqrt(self.vb + self.tau2)
         self.pi_lb = self.b - half
         self.pi_ub = self.b + half
 
-    def _fit_stats(self) -> None:
-        tau2 = np.where(self.ok(), self.tau2, 0.0)
-        ll_ml, ll_reml = self._loglik(tau2)
-        k = self.k.astype(float)
+    def _fit_stats(self, rows: IntArray) -> FloatArray:
+        """ML and REML fit statistics for ``rows`` (computed when a result is assembled)."""
+        tau2 = np.where(self.ok()[rows], self.tau2[rows], 0.0)
+        ll_ml, ll_reml = self._loglik(tau2, rows)
+        k = self.k[rows].astype(float)
         with np.errstate(divide="ignore", invalid="ignore"):
-            sat = -0.5 * _masked_sum(np.log(2 * np.pi * self.V), self.M)
+            sat = -0.5 * _masked_sum(np.log(2 * np.pi * self.V[rows]), self.M[rows])
             # metafor drops the saturated term when a sampling variance is zero (log 0)
-            dev_ml = np.where(self.zero_v, -2 * ll_ml, -2 * (ll_ml - sat))
+            dev_ml = np.where(self.zero_v[rows], -2 * ll_ml, -2 * (ll_ml - sat))
             dev_reml = -2 * ll_reml
             parms = 1.0 + (0.0 if self.method in ("EE", "FE") or self.tau2_fixed is not None else 1.0)
             kr = k - 1
@@ -953,9 +1033,12 @@ class _Core:
             bic_reml = -2 * ll_reml + parms * np.log(kr)
             kkr = np.maximum(kr, parms + 2)
             aicc_reml = -2 * ll_reml + 2 * parms * kkr / (kkr - parms - 1)
-        self.fit = np.vstack(
-            [ll_ml, dev_ml, aic_ml, bic_ml, aicc_ml, ll_reml, dev_reml, aic_reml, bic_reml, aicc_reml]
-        ).T
+        return np.asarray(
+            np.vstack(
+                [ll_ml, dev_ml, aic_ml, bic_ml, aicc_ml, ll_reml, dev_reml, aic_reml, bic_reml, aicc_reml]
+            ).T,
+            dtype=float,
+        )
 
     # -- Q-profile CI for τ² ----------------------------------------------------------------
     def _confint(self) -> None:
@@ -972,6 +1055,8 @@ class _Core:
                 self.ci_note[i] = "Model does not contain a random-effects component."
             elif self.tau2_fixed is not None:
                 self.ci_note[i] = "tau^2 was fixed, not estimated."
+            elif not self.want_confint:
+                self.ci_note[i] = "not computed (confint=False)"
             elif self.zero_v[i]:
                 self.ci_note[i] = (
                     "Cannot compute CI for tau^2 when there are non-positive sampling variances in the data."
@@ -981,8 +1066,8 @@ class _Core:
             return
         c = self.control
         df = (self.k[rows] - 1).astype(float)
-        crit_ub = stats.chi2.ppf(self.alpha / 2, df)  # Q(τ²_ub) = lower χ² quantile
-        crit_lb = stats.chi2.ppf(1 - self.alpha / 2, df)
+        crit_ub = _by_df(stats.chi2.ppf, self.alpha / 2, df)  # Q(τ²_ub) = lower χ² quantile
+        crit_lb = _by_df(stats.chi2.ppf, 1 - self.alpha / 2, df)
         if c.ci_tau2_max is not None:
             hi0 = np.full(len(rows), float(c.ci_tau2_max))
         else:
@@ -1015,11 +1100,16 @@ class _Core:
             sign[above] = ">"
             solve = np.flatnonzero(~below & ~above)
             if solve.size:
-
-                def g(x: FloatArray, sub: IntArray, solve: IntArray = solve) -> FloatArray:
-                    return f(x, solve[sub])
-
-                root, conv = zeroin(g, lo[solve], hi[solve], f_lo[solve], f_hi[solve], c.ci_tol, c.ci_maxiter)
+                root, _ = self._solve_q(
+                    rows[solve],
+                    crit[solve],
+                    lo[solve],
+                    hi[solve],
+                    f_lo[solve],
+                    f_hi[solve],
+                    c.ci_tol,
+                    c.ci_maxiter,
+                )
                 out[solve] = root
             self.ci_tau2[rows, col] = out
             self.ci_sign[rows, col] = sign
@@ -1044,7 +1134,7 @@ class _Core:
             h2ci = Interval(float(self.H2[i]), (vt + lb) / vt, (vt + ub) / vt, slb, sub)
         test_used = str(self.test_used[i])
         ddf = int(self.df[i]) if self.tdist[i] else None
-        fs = FitStats(*[float(x) for x in self.fit[i]])
+        fs = FitStats(*[float(x) for x in self._fit_stats(np.array([i]))[0]])
         transformed = None
         tname = TRANSFORM_OF.get(self.measure)
         if tname is not None:
@@ -1089,7 +1179,7 @@ class _Core:
             measure=self.measure,
             yi=tuple(float(x) for x in self.Y[i][mask]),
             vi=tuple(float(x) for x in self.V[i][mask]),
-            weights=tuple(float(x) for x in self.weights_pct[i][mask]),
+            weights=tuple(float(x) for x in (100 * self.w[i] / self.sw[i])[mask]),
             fit_stats=fs,
             transformed=transformed,
             confint_note=note,
@@ -1130,6 +1220,7 @@ def rma(
     measure: str | None = None,
     ni: ArrayLike | None = None,
     control: Control | str | Mapping[str, Any] | None = None,
+    confint: bool = True,
     emit_warnings: bool = True,
 ) -> Any:
     """Fit an equal- or random-effects model like metafor's ``rma(yi, vi, method=, test=)``.
@@ -1137,7 +1228,8 @@ def rma(
     ``yi`` may be an :class:`~extractor.pool.effect_sizes.EffectSizes` (from ``escalc``): its
     ``vi``, ``measure`` and ``ni`` are then used. ``measure`` selects the back-transformation of
     the pooled result (``ni`` is needed for ``PFT``). ``tau2`` fixes τ² instead of estimating it.
-    ``control``: ``"exact"`` (default), ``"metafor"`` or a :class:`Control`.
+    ``control``: ``"exact"`` (default), ``"metafor"`` or a :class:`Control`. ``confint=False``
+    skips the Q-profile CI of τ² (``tau2_ci`` is then ``None`` and ``confint_note`` says so).
 
     Returns an :class:`RmaResult` for 1-D inputs, an :class:`RmaBatch` for 2-D inputs. A model
     metafor refuses raises :class:`~extractor.errors.PoolingError` (1-D) or is reported in
@@ -1189,7 +1281,9 @@ def rma(
         if (t_fixed < 0).any() or not np.isfinite(t_fixed).all():
             raise PoolingError("rma: a fixed tau2 must be a finite number >= 0")
     name = "EE" if method == "FE" else method
-    core = _Core(Y, V, M, name, test, float(level), ctl, t_fixed, meas, ni_arr, padded=not one)
+    core = _Core(
+        Y, V, M, name, test, float(level), ctl, t_fixed, meas, ni_arr, padded=not one, confint=confint
+    )
     if method == "FE":
         core.method = "FE"
     # NA omission warning (metafor: "Studies with NAs omitted from model fitting.")
