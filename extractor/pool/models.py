@@ -401,6 +401,31 @@ def _rowsum(x: FloatArray) -> FloatArray:
     return np.asarray(x @ np.ones(x.shape[1]), dtype=float)
 
 
+def _halve_until_nonnegative(t: FloatArray, adj: FloatArray, lanes: BoolArray) -> FloatArray:
+    """Step halving: ``adj / 2^j`` with the smallest ``j`` such that ``t + adj / 2^j >= 0``.
+
+    Same result as halving in a loop (powers of two are exact), in a few vector operations.
+    """
+    neg = lanes & (t + adj < 0)
+    if not neg.any():
+        return adj
+    out = adj.copy()
+    tn, an = t[neg], adj[neg]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        j = np.where(tn > 0, np.ceil(np.log2(-an / tn)), 1100.0)
+    j = np.clip(np.nan_to_num(j, nan=1.0), 1.0, 1100.0)
+    step = np.ldexp(an, -j.astype(int))
+    for _ in range(4):  # fix rounding of the logarithm: smallest j that works
+        low = (tn + step < 0) & (j < 1100)
+        j = np.where(low, j + 1, j)
+        step = np.where(low, step / 2, step)
+        back = (j > 1) & (tn + step * 2 >= 0)
+        j = np.where(back, j - 1, j)
+        step = np.where(back, step * 2, step)
+    out[neg] = step
+    return out
+
+
 def _masked_sum(x: FloatArray, m: BoolArray) -> FloatArray:
     return _rowsum(np.where(m, x, 0.0))
 
@@ -440,8 +465,9 @@ class _Core:
         self.k = _rowsum(M).astype(np.intp)
         self.df = self.k - 1
         self.errors: list[str | None] = [None] * n
-        self.warns: list[list[str]] = [[] for _ in range(n)]
-        self.notes: list[list[str]] = [[] for _ in range(n)]
+        self._failed = np.zeros(n, dtype=bool)
+        self.warns: dict[int, list[str]] = {}  # lane -> metafor's warnings (only lanes that have any)
+        self.notes: dict[int, list[str]] = {}
         self.zero_v = (M & (V == 0)).any(axis=1)
         self.omitted = ~M & ~(self._padding_mask(Y, V) if padded else np.zeros_like(M))
         self.tau2_fixed = tau2_fixed
@@ -457,23 +483,25 @@ class _Core:
     # -- helpers -------------------------------------------------------------------------
     def fail(self, lanes: BoolArray | IntArray, message: str) -> None:
         idx = np.flatnonzero(lanes) if np.asarray(lanes).dtype == bool else np.asarray(lanes)
-        for i in idx:
-            if self.errors[int(i)] is None:
-                self.errors[int(i)] = message
+        for i in idx[~self._failed[idx]]:
+            self.errors[int(i)] = message
+        self._failed[idx] = True
 
     def note(self, lanes: BoolArray, message: str) -> None:
         """Our own remarks (metafor is silent there); kept apart from metafor's warnings."""
         for i in np.flatnonzero(lanes):
-            if message not in self.notes[int(i)]:
-                self.notes[int(i)].append(message)
+            got = self.notes.setdefault(int(i), [])
+            if message not in got:
+                got.append(message)
 
     def warn(self, lanes: BoolArray, message: str) -> None:
         for i in np.flatnonzero(lanes):
-            if message not in self.warns[int(i)]:
-                self.warns[int(i)].append(message)
+            got = self.warns.setdefault(int(i), [])
+            if message not in got:
+                got.append(message)
 
     def ok(self) -> BoolArray:
-        return np.array([e is None for e in self.errors], dtype=bool)
+        return ~self._failed
 
     def weighted(
         self, tau2: FloatArray, rows: IntArray | None = None
@@ -485,7 +513,7 @@ class _Core:
             sw = _rowsum(w)
             mu = np.einsum("ij,ij->i", w, Y) / sw
             r = Y - mu[:, None]
-            q = np.einsum("ij,ij,ij->i", w, r, r)
+            q = np.einsum("ij,ij,ij->i", w, r, r, optimize=False)
         return w, sw, mu, q
 
     # -- the pipeline ----------------------------------------------------------------------
@@ -677,10 +705,7 @@ class _Core:
             bad = ~np.isfinite(adj)
             if bad.any():
                 self.fail(rows[active[bad]], "Division by zero when computing the inverse variance weights.")
-            neg = (t + adj < 0) & ~bad
-            while neg.any():
-                adj = np.where(neg, adj / 2, adj)
-                neg = (t + adj < 0) & ~bad
+            adj = _halve_until_nonnegative(t, adj, ~bad)
             new = t + adj
             change = np.abs(new - t)
             tau2[active] = np.where(bad, t, new)
@@ -704,7 +729,7 @@ class _Core:
         """
         if not self.control.snap_zero:
             return
-        vbar = np.array([float(np.mean(self.V[r][self.M[r]])) for r in rows])
+        vbar = _masked_sum(self.V[rows], self.M[rows]) / np.maximum(self.k[rows], 1)
         near = (tau2 > 0) & (tau2 <= 1e-8 * np.maximum(vbar, 1e-300))
         if near.any():
             idx = np.flatnonzero(near)
@@ -833,12 +858,12 @@ class _Core:
             w, sw, mu, q = self.weighted(xa, rows[active])
             fx = q - target[active]
             r = self.Y[rows[active]] - mu[:, None]
-            slope = -np.einsum("ij,ij,ij,ij->i", w, w, r, r)
+            slope = -np.einsum("ij,ij,ij,ij->i", w, w, r, r, optimize=False)
             pos = fx > 0
             lo[active] = np.where(pos, xa, lo[active])
             hi[active] = np.where(pos, hi[active], xa)
             with np.errstate(divide="ignore", invalid="ignore"):
-                new = xa - fx / slope
+                new = xa + (q - q * q / target[active]) / slope  # Newton on 1/Q(τ²) = 1/target
             la, ha = lo[active], hi[active]
             bad = ~(new > la) | ~(new < ha) | ~np.isfinite(new)
             new = np.where(bad, (la + ha) / 2, new)
@@ -1045,23 +1070,23 @@ class _Core:
         n = self.n
         self.ci_tau2 = np.full((n, 2), np.nan)
         self.ci_sign = np.full((n, 2), "", dtype=object)
-        self.ci_note: list[str | None] = [None] * n
-        for i in range(n):
-            if self.errors[i] is not None:
-                self.ci_note[i] = self.errors[i]
-            elif self.k[i] == 1:
-                self.ci_note[i] = "Stopped because k = 1."
-            elif self.method in ("EE", "FE"):
-                self.ci_note[i] = "Model does not contain a random-effects component."
-            elif self.tau2_fixed is not None:
-                self.ci_note[i] = "tau^2 was fixed, not estimated."
-            elif not self.want_confint:
-                self.ci_note[i] = "not computed (confint=False)"
-            elif self.zero_v[i]:
-                self.ci_note[i] = (
-                    "Cannot compute CI for tau^2 when there are non-positive sampling variances in the data."
-                )
-        rows = np.flatnonzero([note is None for note in self.ci_note])
+        # why there is no CI (checked in this order, as metafor does); code 0 = computed
+        reasons = (
+            (self._failed.copy(), ""),
+            (self.k == 1, "Stopped because k = 1."),
+            (np.full(n, self.method in ("EE", "FE")), "Model does not contain a random-effects component."),
+            (np.full(n, self.tau2_fixed is not None), "tau^2 was fixed, not estimated."),
+            (np.full(n, not self.want_confint), "not computed (confint=False)"),
+            (
+                self.zero_v,
+                "Cannot compute CI for tau^2 when there are non-positive sampling variances in the data.",
+            ),
+        )
+        self.ci_code = np.zeros(n, dtype=np.intp)
+        self.ci_messages = [m for _, m in reasons]
+        for code in range(len(reasons), 0, -1):
+            self.ci_code[reasons[code - 1][0]] = code
+        rows = np.flatnonzero(self.ci_code == 0)
         if not rows.size:
             return
         c = self.control
@@ -1072,28 +1097,30 @@ class _Core:
             hi0 = np.full(len(rows), float(c.ci_tau2_max))
         else:
             hi0 = np.maximum(100.0, 10 * self.tau2[rows])
-        for col, crit in ((1, crit_ub), (0, crit_lb)):
-            holder = {"crit": crit}
-
-            def f(t: FloatArray, idx: IntArray, holder: dict[str, FloatArray] = holder) -> FloatArray:
-                _, _, _, q = self.weighted(t, rows[idx])
-                return np.asarray(q - holder["crit"][idx], dtype=float)
-
-            lanes = np.arange(len(rows))
+        q0 = self.q0[rows]  # Q(0): the equal-effects Q statistic
+        _, _, _, q_hi0 = self.weighted(hi0, rows)
+        lb_root = np.zeros(len(rows))
+        lb_solved = np.zeros(len(rows), dtype=bool)
+        for col, crit in ((0, crit_lb), (1, crit_ub)):
             lo = np.zeros(len(rows))
-            f_lo = f(lo, lanes)
+            f_lo = q0 - crit
+            if col == 1 and c.root_solver == "newton":
+                # the upper bound lies above the lower one: start there (Q(lb) = crit_lb > crit_ub)
+                lo = np.where(lb_solved, lb_root, 0.0)
+                f_lo = np.where(lb_solved, crit_lb - crit, f_lo)
             hi = hi0.copy()
-            f_hi = f(hi, lanes)
+            f_hi = q_hi0 - crit
             if c.expand:
                 for _ in range(2000):
-                    grow = (f_lo >= 0) & (f_hi > 0) & (hi < 1e300)
-                    if not grow.any():
+                    grow = np.flatnonzero((f_lo >= 0) & (f_hi > 0) & (hi < 1e300))
+                    if not grow.size:
                         break
-                    hi = np.where(grow, hi * 2, hi)
-                    f_hi = np.where(grow, f(hi, lanes), f_hi)
+                    hi[grow] *= 2
+                    _, _, _, qg = self.weighted(hi[grow], rows[grow])
+                    f_hi[grow] = qg - crit[grow]
             out = np.zeros(len(rows))
             sign = np.full(len(rows), "", dtype=object)
-            below = f_lo < 0
+            below = (q0 - crit) < 0
             sign[below] = "<"
             above = ~below & (f_hi > 0)
             out[above] = hi[above]
@@ -1111,6 +1138,9 @@ class _Core:
                     c.ci_maxiter,
                 )
                 out[solve] = root
+                if col == 0:
+                    lb_root[solve] = root
+                    lb_solved[solve] = True
             self.ci_tau2[rows, col] = out
             self.ci_sign[rows, col] = sign
 
@@ -1122,7 +1152,8 @@ class _Core:
         mask = self.M[i]
         ee = self.method in ("EE", "FE")
         zero_v = bool(self.zero_v[i])
-        note = self.ci_note[i]
+        code = int(self.ci_code[i])
+        note = None if code == 0 else (self.ci_messages[code - 1] or self.errors[i])
         t2ci = tci = i2ci = h2ci = None
         if note is None:
             lb, ub = self.ci_tau2[i]
@@ -1183,10 +1214,10 @@ class _Core:
             fit_stats=fs,
             transformed=transformed,
             confint_note=note,
-            warnings=tuple(self.warns[i]),
+            warnings=tuple(self.warns.get(i, ())),
             control=self.control.name,
             omitted=omitted,
-            notes=tuple(self.notes[i]),
+            notes=tuple(self.notes.get(i, ())),
         )
 
 
@@ -1289,7 +1320,7 @@ def rma(
     # NA omission warning (metafor: "Studies with NAs omitted from model fitting.")
     has_omitted = core.omitted.any(axis=1)
     for i in np.flatnonzero(has_omitted):
-        core.warns[int(i)].insert(0, "Studies with NAs omitted from model fitting.")
+        core.warns.setdefault(int(i), []).insert(0, "Studies with NAs omitted from model fitting.")
     if one:
         if core.errors[0] is not None:
             raise PoolingError(core.errors[0])
@@ -1322,13 +1353,13 @@ def rma(
         level=float(level),
         measure=meas,
         error=tuple(core.errors),
-        warnings=tuple(tuple(w) for w in core.warns),
+        warnings=tuple(tuple(core.warns.get(i, ())) for i in range(core.n)),
         _core=core,
     )
     _blank_errors(batch)
     if emit_warnings:
         n_err = sum(e is not None for e in core.errors)
-        n_warn = sum(bool(w) for w in core.warns)
+        n_warn = len(core.warns)
         if n_err:
             warnings.warn(
                 f"{n_err} of {len(batch)} analyses could not be fitted (see .error)",
