@@ -61,8 +61,10 @@ def main() -> None:
     warnings.simplefilter("ignore")
     Y, V = simulate(args.analyses, args.studies)
     m, k = Y.shape
-    print(f"{m} meta-analyses × {k} studies; median of {args.repeats} runs "
-          f"({args.sm_repeats} for statsmodels)\n")
+    print(
+        f"{m} meta-analyses × {k} studies; median of {args.repeats} runs "
+        f"({args.sm_repeats} for statsmodels)\n"
+    )
 
     try:
         from statsmodels.stats.meta_analysis import combine_effects
@@ -75,11 +77,15 @@ def main() -> None:
 
     rows = []
     for method in ("DL", "REML", "PM"):
-        t_full, full = timed(lambda method=method: rma(Y, V, method=method, emit_warnings=False), args.repeats)
-        t_core, core = timed(lambda method=method: rma(Y, V, method=method, confint=False, emit_warnings=False),
-                             args.repeats)
+        t_full, full = timed(
+            lambda method=method: rma(Y, V, method=method, emit_warnings=False), args.repeats
+        )
+        t_core, core = timed(
+            lambda method=method: rma(Y, V, method=method, confint=False, emit_warnings=False), args.repeats
+        )
         row: dict[str, Any] = {"method": method, "full": t_full, "core": t_core}
         if combine_effects is not None and method in ("DL", "PM"):
+
             def sm_loop(method: str = method) -> tuple[np.ndarray, np.ndarray]:
                 tau2 = np.empty(m)
                 est = np.empty(m)
@@ -94,11 +100,14 @@ def main() -> None:
             row["sm_dtau2"] = float(np.max(np.abs(np.maximum(tau2_sm, 0) - full.tau2)))
             row["sm_neg"] = int(np.sum(tau2_sm < 0))
         if pm_est is not None and method in ("DL", "REML"):
-            X = np.ones((k, 1))
 
-            def pymare_fit(method: str = method) -> Any:
-                est = (pm_est.DerSimonianLaird() if method == "DL"
-                       else pm_est.VarianceBasedLikelihoodEstimator(method="REML"))
+            def pymare_fit(method: str = method, k: int = k) -> Any:
+                X = np.ones((k, 1))
+                est = (
+                    pm_est.DerSimonianLaird()
+                    if method == "DL"
+                    else pm_est.VarianceBasedLikelihoodEstimator(method="REML")
+                )
                 est.fit(y=Y.T, v=V.T, X=X)
                 est.summary().get_fe_stats()
                 return est
@@ -114,16 +123,22 @@ def main() -> None:
 
     print(f"{'τ²':<6}{'ours (full)':>14}{'ours (core)':>14}{'statsmodels':>14}{'PyMARE':>14}")
     for r in rows:
-        print(f"{r['method']:<6}{ms(r['full']):>14}{ms(r['core']):>14}{ms(r.get('statsmodels')):>14}"
-              f"{ms(r.get('pymare')):>14}")
+        print(
+            f"{r['method']:<6}{ms(r['full']):>14}{ms(r['core']):>14}{ms(r.get('statsmodels')):>14}"
+            f"{ms(r.get('pymare')):>14}"
+        )
     print()
     for r in rows:
         if "sm_dtau2" in r:
-            print(f"{r['method']}: statsmodels τ² (negative values set to 0) differs from ours by at most "
-                  f"{r['sm_dtau2']:.2g}; it returned {r['sm_neg']} negative τ² values")
+            print(
+                f"{r['method']}: statsmodels τ² (negative values set to 0) differs from ours by at most "
+                f"{r['sm_dtau2']:.2g}; it returned {r['sm_neg']} negative τ² values"
+            )
         if "pm_dtau2" in r:
-            print(f"{r['method']}: PyMARE τ² differs from ours by at most {r['pm_dtau2']:.2g}, "
-                  f"the estimate by {r['pm_dest']:.2g}")
+            print(
+                f"{r['method']}: PyMARE τ² differs from ours by at most {r['pm_dtau2']:.2g}, "
+                f"the estimate by {r['pm_dest']:.2g}"
+            )
     if pm_est is None:
         print("PyMARE is not installed (pip install pymare) — its column is empty.")
 

@@ -95,11 +95,39 @@ class Tally:
     def __init__(self) -> None:
         self.boundary = False
         self.boundary_checks = 0
+        self.raw_rel: dict[str, float] = {}  # max |d|/|want| where |want| >= 1e-3 (for reports)
+        self.raw_abs: dict[str, float] = {}  # max |d| where |want| < 1e-3
         self.worst: dict[str, float] = {}
         self.count: dict[str, int] = {}
         self.bad: list[str] = []
 
+    def _raw(self, name: str, got: Any, want: Any) -> None:
+        w = num(want)
+        g = float("nan") if got is None else float(got)
+        if not (math.isfinite(w) and math.isfinite(g)):
+            return
+        d = abs(g - w)
+        if abs(w) >= 1e-3:
+            self.raw_rel[name] = max(self.raw_rel.get(name, 0.0), d / abs(w))
+        else:
+            self.raw_abs[name] = max(self.raw_abs.get(name, 0.0), d)
+
+    def merge(self, other: Tally) -> None:
+        for mine, theirs in (
+            (self.worst, other.worst),
+            (self.raw_rel, other.raw_rel),
+            (self.raw_abs, other.raw_abs),
+        ):
+            for k, v in theirs.items():
+                mine[k] = max(mine.get(k, 0.0), v)
+        for k, n in other.count.items():
+            self.count[k] = self.count.get(k, 0) + n
+        self.bad += other.bad
+        self.boundary_checks += other.boundary_checks
+
     def check(self, case: str, name: str, got: Any, want: Any) -> None:
+        if not (self.boundary and name in BOUNDARY_DERIVED):
+            self._raw(name, got, want)
         e = error_of(got, want)
         if e > REL and self.boundary and name in BOUNDARY_DERIVED:
             # τ² at the boundary: metafor's step halving stops a few 1e-12 above 0, ours is 0;
@@ -189,6 +217,8 @@ def check_weights(t: Tally, case: str, res: RmaResult, weights: Any) -> None:
         t.fail(case, f"{len(res.weights)} weights, metafor {len(w)}")
         return
     worst = max((error_of(g, x) for g, x in zip(res.weights, w, strict=True)), default=0.0)
+    for g, x in zip(res.weights, w, strict=True):
+        t._raw("weights", g, x)
     t.worst["weights"] = max(t.worst.get("weights", 0.0), worst)
     t.count["weights"] = t.count.get("weights", 0) + len(w)
     if not worst <= REL:

@@ -112,6 +112,11 @@ RmaResultOrError = Any
 @pytest.mark.parametrize("key", KEYS)
 def test_metafor_defaults_reproduce_every_output(ref: dict[str, Any], key: str) -> None:
     """control='metafor': every number, refusal and warning of metafor's default run."""
+    t = compare_metafor_mode(ref, key)
+    assert not t.bad, "\n".join(t.bad[:40])
+
+
+def compare_metafor_mode(ref: dict[str, Any], key: str) -> Tally:
     t = Tally()
     for case in (c for c in ref["cases"] if c["escalc_key"] == key):
         cid = case["id"]
@@ -133,12 +138,17 @@ def test_metafor_defaults_reproduce_every_output(ref: dict[str, Any], key: str) 
             t.fail(cid, f"warnings {list(res.warnings)}, metafor {case.get('warnings')}")
         if res.test != case["test_used"] or res.k != case["k"]:
             t.fail(cid, f"test/k {res.test}/{res.k}, metafor {case['test_used']}/{case['k']}")
-    assert not t.bad, "\n".join(t.bad[:40])
+    return t
 
 
 @pytest.mark.parametrize("key", KEYS)
 def test_exact_solutions_match_metafor_with_tight_control(ref: dict[str, Any], key: str) -> None:
     """control='exact' (default) against outputs_precise/confint_precise (see _pool_reference)."""
+    t = compare_exact_mode(ref, key)
+    assert not t.bad, "\n".join(t.bad[:40])
+
+
+def compare_exact_mode(ref: dict[str, Any], key: str) -> Tally:
     t = Tally()
     cases = [c for c in ref["cases"] if c["escalc_key"] == key]
     pm_precise = next((c.get("outputs_precise") for c in cases if c["method"] == "PM"), None)
@@ -156,6 +166,7 @@ def test_exact_solutions_match_metafor_with_tight_control(ref: dict[str, Any], k
                     gap = dlit_fixed_point_gap(res)
                     if gap > 1e-9:
                         t.fail(cid, f"iterated DL not at its fixed point (gap {gap:.2g})")
+                    t.count["DLIT fixed point"] = t.count.get("DLIT fixed point", 0) + 1
                 continue
             if res != refused:
                 t.fail(cid, f"metafor refuses with {refused!r}, we gave {res!r}")
@@ -176,7 +187,7 @@ def test_exact_solutions_match_metafor_with_tight_control(ref: dict[str, Any], k
             check_weights(t, cid, res, case.get("weights_pct"))
             check_fit_stats(t, cid, res, case.get("fit_stats"))
         check_confint(t, cid, res, case.get("confint_precise", case["confint"]))
-    assert not t.bad, "\n".join(t.bad[:40])
+    return t
 
 
 def test_every_case_is_covered(ref: dict[str, Any]) -> None:
