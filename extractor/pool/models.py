@@ -25,21 +25,34 @@ What is computed, with metafor's definitions (k studies, p = 1 coefficient):
 Numerical accuracy — two settings of :class:`Control`:
 
 * ``Control()`` (the default, "exact"): iterative estimators and the Q-profile bounds are solved
-  to machine precision (Fisher scoring until the change is below ``1e-12·max(1, τ²)``; Brent's
-  method with an absolute tolerance of 1e-14; search intervals are widened instead of capped).
-  Results equal metafor's with tight control settings.
-* ``Control.metafor()``: metafor 3.8's default algorithm settings (Fisher scoring threshold
-  1e-5, ``uniroot`` tolerance ``.Machine$double.eps^0.25``, search interval caps
-  ``max(100, 10·mad(yi)²)`` for PM/PMM and ``max(100, 10·τ²)`` for the τ² CI, 100 iterations).
-  This reproduces the numbers ``rma()``/``confint()`` print with their defaults — including
-  metafor's early stops (e.g. PM's τ² can be ~2 % short) and its refusals (iterated DL that does
-  not converge, ``tau2.max`` too low).
+  to machine precision: Fisher scoring (metafor's algorithm, from the HE estimate) until τ²
+  changes by less than ``1e-12·max(1, τ²)``, finished by Brent's method on the same estimating
+  equation if it has not converged after 40 steps; roots of the generalised Q equation (PM, PMM,
+  CI bounds) by safeguarded Newton steps; search intervals widened instead of capped. Results
+  equal metafor's refitted with tight control settings.
+* ``Control.metafor()``: metafor 3.8's default algorithm settings, step for step (Fisher scoring
+  threshold 1e-5, R's ``uniroot`` (Brent) with tolerance ``.Machine$double.eps^0.25``, search
+  caps ``max(100, 10·mad(yi)²)`` for PM/PMM and ``max(100, 10·τ²)`` for the τ² CI, 100
+  iterations). This reproduces the numbers ``rma()``/``confint()`` print with their defaults —
+  including metafor's early stops (PM's τ² can be ~2 % short) and its refusals.
 
 metafor's behaviour at the edges is kept: k = 1 fits with τ² = 0 and switches the test to ``z``
 (warning); zero sampling variances make EE, DL, HS, HSk, PM, PMM and DLIT refuse, the others fit
-but Q, I², H² and the τ² CI are unavailable (warning). Deliberate differences: negative sampling
-variances are refused (metafor warns and sets them to 0); an all-identical set of studies under
-``test="knha"`` gives metafor's zero-width CI plus a warning saying why.
+but Q, I², H² and the τ² CI are unavailable (warning); ML/REML fall back to τ² = 0 when that has
+the higher likelihood (warning). ``warnings`` carries metafor's warnings word for word; our own
+remarks go to ``notes``.
+
+Deliberate differences from metafor, exact mode only (``Control.metafor()`` keeps metafor's way):
+
+* where metafor's iteration stops without converging — Fisher scoring that oscillates
+  ("Fisher scoring algorithm did not converge"; metafor's own remedy ``stepadj=0.5`` finds the
+  same root), iterated DL/SJ ("Iterative DL/SJ estimator did not converge") within 1,000 steps —
+  or where the PM/PMM root lies above ``tau2.max``, exact mode returns the solution of the same
+  equation instead of an error;
+* a τ² that converges onto the 0 boundary is reported as exactly 0 (metafor's step halving stops a
+  few 1e-12 above it);
+* always: negative sampling variances are refused (metafor warns and sets them to 0), and an
+  all-identical set of studies under ``test="knha"`` gives metafor's zero-width CI plus a note.
 """
 
 from __future__ import annotations
@@ -462,7 +475,7 @@ class _Core:
         self.ni = ni
         n = Y.shape[0]
         self.n = n
-        self.k = _rowsum(M).astype(np.intp)
+        self.k = M.sum(axis=1).astype(np.intp)
         self.df = self.k - 1
         self.errors: list[str | None] = [None] * n
         self._failed = np.zeros(n, dtype=bool)
@@ -879,11 +892,9 @@ class _Core:
         c = self.control
         df = (self.k[rows] - 1).astype(float)
         target = df if self.method == "PM" else _by_df(stats.chi2.ppf, 0.5, df)
-        f_map = {"target": target, "rows": rows}
-
         def f(t: FloatArray, idx: IntArray) -> FloatArray:
-            _, _, _, q = self.weighted(t, f_map["rows"][idx])
-            return np.asarray(q - f_map["target"][idx], dtype=float)
+            _, _, _, q = self.weighted(t, rows[idx])
+            return np.asarray(q - target[idx], dtype=float)
 
         lanes = np.arange(len(rows))
         zero = np.zeros(len(rows))
