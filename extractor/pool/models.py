@@ -44,11 +44,12 @@ remarks go to ``notes``.
 
 Deliberate differences from metafor, exact mode only (``Control.metafor()`` keeps metafor's way):
 
-* where metafor's iteration stops without converging — Fisher scoring that oscillates
-  ("Fisher scoring algorithm did not converge"; metafor's own remedy ``stepadj=0.5`` finds the
-  same root), iterated DL/SJ ("Iterative DL/SJ estimator did not converge") within 1,000 steps —
-  or where the PM/PMM root lies above ``tau2.max``, exact mode returns the solution of the same
-  equation instead of an error;
+* where metafor stops with an error, exact mode goes on: Fisher scoring that oscillates
+  ("Fisher scoring algorithm did not converge") is finished by Brent's method on the same
+  equation (metafor's own remedy ``stepadj=0.5`` finds the same root); iterated DL/SJ get 1,000
+  steps and a relative threshold instead of 100 steps and 1e-5 (they still fail, with metafor's
+  message, if that is not enough); a PM/PMM root above ``tau2.max`` is found by widening the
+  search;
 * a τ² that converges onto the 0 boundary is reported as exactly 0 (metafor's step halving stops a
   few 1e-12 above it);
 * always: negative sampling variances are refused (metafor warns and sets them to 0), and an
