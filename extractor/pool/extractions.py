@@ -978,6 +978,15 @@ def pool_extractions(
             else:
                 skipped.append(Skipped(p.study, "different scale", f"{p.scale}; asked for {scale}"))
         picks = kept
+    kinds = {
+        ("change" if any("change scores" in n for n in p.notes) or p.kind == "change" else "final")
+        for p, _ in picks
+    }
+    if m == "SMD" and len(kinds) > 1:
+        warnings_.append(
+            "some studies give change scores and others final values; standardised effects "
+            "of the two are not on the same scale (Cochrane Handbook §10.5.2)"
+        )
     multi = Counter((p.study, lab) for p, lab in picks)
     for (study, lab), count in multi.items():
         if count > 1:
