@@ -29,6 +29,13 @@ def register(app: typer.Typer) -> None:
         min_reviews: Annotated[int, typer.Option(
             "--min-reviews", min=1, max=2,
             help="With --export: 2 keeps only values two reviewers agree on (or adjudicated).")] = 1,
+        preview_measure: Annotated[str, typer.Option(
+            "--preview-measure",
+            help="Measure of the pooled preview of accepted values (SMCC, MC, SMD, PR, ...).")
+        ] = "SMCC",
+        preview_timepoint: Annotated[str | None, typer.Option(
+            "--preview-timepoint",
+            help="Time point of the pooled preview (e.g. 4w); default: the most common follow-up.")] = None,
     ) -> None:
         """Review extracted values in the browser: accept, correct, reject, add; resolve conflicts."""
         from extractor.review.store import Store
@@ -46,7 +53,11 @@ def register(app: typer.Typer) -> None:
             if len(stats.problems) > 20:
                 typer.echo(f"  … and {len(stats.problems) - 20} more", err=True)
             return
+        from functools import partial
+
+        from extractor.pool.extractions import preview_png
         from extractor.review.server import serve
 
         serve(store, host=host, port=port, token=token, threads=threads,
+              forest_plot=partial(preview_png, measure=preview_measure, timepoint=preview_timepoint),
               announce=lambda line: typer.echo(line))

@@ -1246,3 +1246,58 @@ def write_outputs(run: PoolRun, outdir: Path, *, formats: Sequence[str] = ("png"
         for p in save_figure(fig2, outdir / "funnel", formats):
             paths[f"funnel.{p.suffix[1:]}"] = p
     return paths
+
+
+def common_followup(records: Iterable[ExtractionRecord], window: float = 0.10) -> float | None:
+    """The follow-up time (days > 0) reached by the most single-arm-or-arm pre/post series.
+
+    A series counts for a time point when it has a baseline score (days = 0) and a score within
+    ``window`` of that time, same scale and arm. Ties go to the earlier time point. ``None`` when
+    no record has both a baseline and a follow-up score.
+    """
+    series_followups: list[list[float]] = []
+    for rec in records:
+        if not isinstance(rec, ExtractionRecord):
+            continue
+        series: dict[tuple[str, str], set[float]] = {}
+        for s in rec.scores:
+            d = _score_days(s.days, s.timepoint)
+            if d is not None and s.stat in ("mean", "median"):
+                series.setdefault((s.scale, _arm_key(s.arm)), set()).add(d)
+        series_followups += [sorted(d for d in days if d > 0) for days in series.values() if 0.0 in days]
+    candidates = sorted({d for f in series_followups for d in f})
+    votes = Counter({t: sum(any(_matches(d, t, window) for d in f) for f in series_followups)
+                     for t in candidates})
+    if not votes:
+        return None
+    best = max(votes.values())
+    return min(d for d, v in votes.items() if v == best)
+
+
+def preview_png(records: Sequence[ExtractionRecord], *, measure: str = "SMCC", timepoint: str | None = None,
+                method: str = "REML", test: str = "knha", r: float = 0.5) -> bytes | None:
+    """A forest plot (PNG bytes) of ``records`` pooled at ``timepoint`` (default: the most common
+    follow-up, see :func:`common_followup`); ``None`` when fewer than two studies can be pooled.
+
+    Used by the review app's pooled preview of the accepted values.
+    """
+    import io
+
+    from extractor.pool.plots import forest_plot
+
+    if timepoint is None and measure in PRE_POST:
+        days = common_followup(records)
+        if days is None:
+            return None
+        timepoint = f"{days:g}d"
+    run = pool_extractions(records, measure, timepoint, method=method, test=test, r=r)
+    if run.result is None:
+        return None
+    fig = forest_plot(run.result, [s.label for s in run.studies], ni=[_row_n(s) for s in run.studies],
+                      title=f"{measure} at {', '.join(run.timepoints) or 'any time point'} (accepted values)")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return buf.getvalue()

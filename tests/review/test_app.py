@@ -424,3 +424,30 @@ def test_pages_render_for_a_store_given_as_path(store: Store, store_path: Path) 
     client, _ = signed_in(app, "alice")
     assert client.get("/abstract/PMID:1003").status_code == 200
     assert io.BytesIO(client.get("/export/accepted.jsonl").data).read() == b""
+
+
+def test_pooled_preview_with_the_real_pooling(store: Store) -> None:
+    """The review command's preview (extractor.pool.preview_png) on accepted values."""
+    from extractor.pool.extractions import preview_png
+    from extractor.records import Abstract, Provenance, SampleSize, Score
+
+    for i, (base, follow) in enumerate([((7.1, 1.6), (2.9, 2.0)), ((6.8, 2.2), (3.5, 2.1)),
+                                        ((7.4, 1.2), (3.2, 2.1))]):
+        text = (f"T{i}\nNRS fell from {base[0]} ± {base[1]} at baseline "
+                f"to {follow[0]} ± {follow[1]} at 4 weeks.")
+        store.add_abstracts([Abstract(id=f"S{i}", text=text)])
+        vals = []
+        for days, (m, sd) in ((0.0, base), (28.0, follow)):
+            ev = f"{m} ± {sd}"
+            st = text.index(ev)
+            vals.append(Score(scale="NRS", arm=None, timepoint=f"{days:g} d", days=days, stat="mean", value=m,
+                              spread="sd", spread_values=(sd,), n=30, prov=Provenance(st, st + len(ev), ev)))
+        st = text.index("NRS")
+        vals.append(SampleSize(n=30, prov=Provenance(st, st + 3, "NRS")))
+        store.add_records([ExtractionRecord.from_values(f"S{i}", vals)])
+        for item in store.state(f"S{i}").values:
+            store.accept(item.id, "alice", 0)
+    app = create_app(store, forest_plot=preview_png)
+    client, _ = signed_in(app, "alice")
+    r = client.get("/accepted/forest.png")
+    assert r.status_code == 200 and r.mimetype == "image/png" and r.data.startswith(b"\x89PNG")
