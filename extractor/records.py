@@ -383,7 +383,7 @@ def value_from_dict(kind: Kind | str, data: Mapping[str, Any]) -> Value:
     if kind not in VALUE_TYPES:
         raise ValueError(f"unknown value kind {kind!r}")
     prov = Provenance.from_dict(data)
-    k: Kind = kind  # type: ignore[assignment]
+    k: Kind = kind
     if k == "sample_size":
         return SampleSize(n=int(data["n"]), prov=prov)
     if k == "arm_size":
