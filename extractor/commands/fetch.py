@@ -13,11 +13,11 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
-from extractor.errors import InputError
+from extractor.errors import FetchError, InputError
 from extractor.records import Abstract, Problem
 
 NCBI_EMAIL_HINT = "NCBI asks every E-utilities user for an email address: pass --email or set NCBI_EMAIL"
@@ -26,8 +26,9 @@ NCBI_EMAIL_HINT = "NCBI asks every E-utilities user for an email address: pass -
 def _bar(desc: str, total: int | None, enabled: bool) -> Any:
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="rec", disable=None if enabled else True, dynamic_ncols=True,
-                leave=False)
+    return tqdm(
+        total=total, desc=desc, unit="rec", disable=None if enabled else True, dynamic_ncols=True, leave=False
+    )
 
 
 def _finish(title: str, report: Any) -> None:
@@ -55,8 +56,10 @@ def _open_state(out: Path, key: dict[str, Any], overwrite: bool) -> tuple[bool, 
         except (ValueError, OSError):
             saved = {}
     if saved.get("key") != key:
-        raise InputError(f"{out} exists and was not written by this same fetch (query or PMIDs differ); "
-                         "pass --overwrite to replace it, or choose another --out")
+        raise InputError(
+            f"{out} exists and was not written by this same fetch (query or PMIDs differ); "
+            "pass --overwrite to replace it, or choose another --out"
+        )
     return True, saved
 
 
@@ -115,21 +118,42 @@ def register(app: typer.Typer) -> None:
 
     @fetch_app.command("pubmed")
     def pubmed(
-        out: Path = typer.Option(..., "--out", "-o", help="Output JSONL file; re-running resumes it."),
-        query: str | None = typer.Option(None, "--query", "-q", help="PubMed search, e.g. 'low back pain[tiab]'."),
-        pmids: str | None = typer.Option(None, "--pmids", help="A file of PMIDs, or a comma-separated list."),
-        max_records: int | None = typer.Option(None, "--max", min=1, help="Fetch at most N records."),
-        api_key: str | None = typer.Option(None, "--api-key", envvar="NCBI_API_KEY",
-                                           help="NCBI API key: 10 requests/s instead of 3."),
-        email: str | None = typer.Option(None, "--email", envvar="NCBI_EMAIL", help="Sent to NCBI with `tool`."),
-        base_url: str = typer.Option("https://eutils.ncbi.nlm.nih.gov/entrez/eutils", "--base-url",
-                                     help="E-utilities base URL."),
-        batch_size: int = typer.Option(200, "--batch-size", min=1, max=10_000, help="PMIDs per efetch."),
-        retries: int = typer.Option(6, "--retries", min=1, max=20, help="Attempts per request."),
-        backoff: float = typer.Option(1.0, "--backoff", min=0.0, help="First retry wait in seconds (doubles)."),
-        timeout: float = typer.Option(60.0, "--timeout", min=0.1, help="Seconds per request."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out instead of resuming it."),
-        show_progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar on stderr."),
+        out: Annotated[Path, typer.Option("--out", "-o", help="Output JSONL file; re-running resumes it.")],
+        query: Annotated[
+            str | None, typer.Option("--query", "-q", help="PubMed search, e.g. 'low back pain[tiab]'.")
+        ] = None,
+        pmids: Annotated[
+            str | None, typer.Option("--pmids", help="A file of PMIDs, or a comma-separated list.")
+        ] = None,
+        max_records: Annotated[
+            int | None, typer.Option("--max", min=1, help="Fetch at most N records.")
+        ] = None,
+        api_key: Annotated[
+            str | None,
+            typer.Option(
+                "--api-key", envvar="NCBI_API_KEY", help="NCBI API key: 10 requests/s instead of 3."
+            ),
+        ] = None,
+        email: Annotated[
+            str | None, typer.Option("--email", envvar="NCBI_EMAIL", help="Sent to NCBI with `tool`.")
+        ] = None,
+        base_url: Annotated[
+            str, typer.Option("--base-url", help="E-utilities base URL.")
+        ] = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils",
+        batch_size: Annotated[
+            int, typer.Option("--batch-size", min=1, max=10_000, help="PMIDs per efetch.")
+        ] = 200,
+        retries: Annotated[int, typer.Option("--retries", min=1, max=20, help="Attempts per request.")] = 6,
+        backoff: Annotated[
+            float, typer.Option("--backoff", min=0.0, help="First retry wait in seconds (doubles).")
+        ] = 1.0,
+        timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds per request.")] = 60.0,
+        overwrite: Annotated[
+            bool, typer.Option("--overwrite", help="Replace --out instead of resuming it.")
+        ] = False,
+        show_progress: Annotated[
+            bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
+        ] = True,
     ) -> None:
         """Search PubMed (esearch + efetch) or fetch given PMIDs. Interrupted runs resume."""
         from extractor.fetch.eutils import EUtils
@@ -146,8 +170,14 @@ def register(app: typer.Typer) -> None:
         if pmid_list is not None:
             key["pmids_sha1"] = hashlib.sha1(",".join(pmid_list).encode(), usedforsecurity=False).hexdigest()
         resume, _saved = _open_state(out, key, overwrite)
-        client = EUtils(base_url, api_key=api_key, email=email, batch_size=batch_size, timeout=timeout,
-                        retry=RetryPolicy(max_attempts=retries, backoff=backoff))
+        client = EUtils(
+            base_url,
+            api_key=api_key,
+            email=email,
+            batch_size=batch_size,
+            timeout=timeout,
+            retry=RetryPolicy(max_attempts=retries, backoff=backoff),
+        )
         report = FetchReport()
         with JsonlOut(out, resume=resume) as sink:
             _save_state(out, key, complete=False)
@@ -166,8 +196,9 @@ def register(app: typer.Typer) -> None:
                 items = client.fetch_pmids(pmid_list, skip=sink.has, on_skipped=skipped)
             else:
                 assert query is not None
-                items = client.fetch_query(query, max_records=max_records, skip=sink.has, on_total=total,
-                                           on_skipped=skipped)
+                items = client.fetch_query(
+                    query, max_records=max_records, skip=sink.has, on_total=total, on_skipped=skipped
+                )
             try:
                 for item in items:
                     consume(item, sink, report)
@@ -175,11 +206,18 @@ def register(app: typer.Typer) -> None:
                         bar.update(1)
                         if report.written % 200 == 0:
                             sink.flush()
+            except FetchError as exc:
+                report.problem(Problem("pubmed", f"{exc}; re-run the same command to resume"))
             finally:
                 bar.close()
                 sink.flush()
-        _save_state(out, key, complete=not report.failed, http_requests=client.http.stats.requests,
-                    http_retries=client.http.stats.retries)
+        _save_state(
+            out,
+            key,
+            complete=not report.failed,
+            http_requests=client.http.stats.requests,
+            http_retries=client.http.stats.retries,
+        )
         if client.http.stats.retries:
             reasons = ", ".join(f"{k} {v}" for k, v in client.http.stats.reasons.items())
             typer.echo(f"extractor: {client.http.stats.retries} request(s) retried ({reasons})", err=True)
@@ -187,18 +225,33 @@ def register(app: typer.Typer) -> None:
 
     @fetch_app.command("europepmc")
     def europepmc(
-        out: Path = typer.Option(..., "--out", "-o", help="Output JSONL file; re-running resumes it."),
-        query: str = typer.Option(..., "--query", "-q", help="Europe PMC search, e.g. 'knee pain AND SRC:MED'."),
-        max_records: int | None = typer.Option(None, "--max", min=1, help="Fetch at most N records."),
-        email: str | None = typer.Option(None, "--email", envvar="EPMC_EMAIL", help="Sent with each request."),
-        base_url: str = typer.Option("https://www.ebi.ac.uk/europepmc/webservices/rest", "--base-url",
-                                     help="Europe PMC REST base URL."),
-        page_size: int = typer.Option(1000, "--page-size", min=1, max=1000, help="Records per page."),
-        retries: int = typer.Option(6, "--retries", min=1, max=20, help="Attempts per request."),
-        backoff: float = typer.Option(1.0, "--backoff", min=0.0, help="First retry wait in seconds (doubles)."),
-        timeout: float = typer.Option(60.0, "--timeout", min=0.1, help="Seconds per request."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out instead of resuming it."),
-        show_progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar on stderr."),
+        out: Annotated[Path, typer.Option("--out", "-o", help="Output JSONL file; re-running resumes it.")],
+        query: Annotated[
+            str, typer.Option("--query", "-q", help="Europe PMC search, e.g. 'knee pain AND SRC:MED'.")
+        ],
+        max_records: Annotated[
+            int | None, typer.Option("--max", min=1, help="Fetch at most N records.")
+        ] = None,
+        email: Annotated[
+            str | None, typer.Option("--email", envvar="EPMC_EMAIL", help="Sent with each request.")
+        ] = None,
+        base_url: Annotated[
+            str, typer.Option("--base-url", help="Europe PMC REST base URL.")
+        ] = "https://www.ebi.ac.uk/europepmc/webservices/rest",
+        page_size: Annotated[
+            int, typer.Option("--page-size", min=1, max=1000, help="Records per page.")
+        ] = 1000,
+        retries: Annotated[int, typer.Option("--retries", min=1, max=20, help="Attempts per request.")] = 6,
+        backoff: Annotated[
+            float, typer.Option("--backoff", min=0.0, help="First retry wait in seconds (doubles).")
+        ] = 1.0,
+        timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds per request.")] = 60.0,
+        overwrite: Annotated[
+            bool, typer.Option("--overwrite", help="Replace --out instead of resuming it.")
+        ] = False,
+        show_progress: Annotated[
+            bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
+        ] = True,
     ) -> None:
         """Search Europe PMC (resultType=core, cursorMark paging). Interrupted runs resume."""
         from extractor.fetch.europepmc import EuropePMC
@@ -211,8 +264,13 @@ def register(app: typer.Typer) -> None:
         cursor = str(saved.get("cursor") or "*") if resume else "*"
         if resume and saved.get("complete"):
             cursor = "*"  # a finished search: look again from the start for new records
-        client = EuropePMC(base_url, page_size=page_size, email=email, timeout=timeout,
-                           retry=RetryPolicy(max_attempts=retries, backoff=backoff))
+        client = EuropePMC(
+            base_url,
+            page_size=page_size,
+            email=email,
+            timeout=timeout,
+            retry=RetryPolicy(max_attempts=retries, backoff=backoff),
+        )
         report = FetchReport()
         with JsonlOut(out, resume=resume) as sink:
             already = len(sink.ids)
@@ -223,31 +281,57 @@ def register(app: typer.Typer) -> None:
                 if remaining != 0:
                     for page in client.search(query, max_records=remaining, cursor=cursor):
                         if bar.total is None:
-                            bar.total = page.hit_count if max_records is None else min(page.hit_count, max_records)
+                            bar.total = (
+                                page.hit_count if max_records is None else min(page.hit_count, max_records)
+                            )
                             bar.refresh()
                         for item in page.records:
                             consume(item, sink, report)
                         bar.update(len(page.records))
                         sink.flush()
-                        _save_state(out, key, cursor=page.next_cursor or page.cursor, complete=False,
-                                    hit_count=page.hit_count)
+                        _save_state(
+                            out,
+                            key,
+                            cursor=page.next_cursor or page.cursor,
+                            complete=False,
+                            hit_count=page.hit_count,
+                        )
+            except FetchError as exc:
+                report.problem(Problem("europepmc", f"{exc}; re-run the same command to resume"))
             finally:
                 bar.close()
-        _save_state(out, key, cursor="*", complete=not report.failed)
+        if not report.failed:
+            _save_state(out, key, cursor="*", complete=True)
         _finish(f"fetch europepmc → {out}", report)
 
     @fetch_app.command("dump")
     def dump(
-        files: list[Path] = typer.Argument(..., help="Baseline/update files (.xml/.xml.gz), applied in the "
-                                                     "order given; folders are read in name order."),
-        out: Path = typer.Option(..., "--out", "-o", help="Output JSONL file (replaced)."),
-        merge: bool = typer.Option(True, "--merge/--keep-all",
-                                   help="--merge (default): one final line per PMID (later versions replace "
-                                        "earlier ones, deletions remove them); --keep-all: every record and "
-                                        "deletion in file order, constant disk and memory."),
-        tmp_dir: Path | None = typer.Option(None, "--tmp-dir", help="Where --merge keeps its temporary index."),
-        verify_md5: bool = typer.Option(True, "--verify-md5/--no-verify-md5", help="Check <file>.md5 when present."),
-        show_progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar on stderr."),
+        files: Annotated[
+            list[Path],
+            typer.Argument(
+                help="Baseline/update files (.xml/.xml.gz), applied in the order given; "
+                "folders are read in name order."
+            ),
+        ],
+        out: Annotated[Path, typer.Option("--out", "-o", help="Output JSONL file (replaced).")],
+        merge: Annotated[
+            bool,
+            typer.Option(
+                "--merge/--keep-all",
+                help="--merge (default): one final line per PMID (later versions replace earlier ones, "
+                "deletions remove them); --keep-all: every record and deletion in file order, "
+                "constant disk and memory.",
+            ),
+        ] = True,
+        tmp_dir: Annotated[
+            Path | None, typer.Option("--tmp-dir", help="Where --merge keeps its temporary index.")
+        ] = None,
+        verify_md5: Annotated[
+            bool, typer.Option("--verify-md5/--no-verify-md5", help="Check <file>.md5 when present.")
+        ] = True,
+        show_progress: Annotated[
+            bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
+        ] = True,
     ) -> None:
         """Read PubMed baseline/update XML dumps (streamed; md5-checked) into JSONL."""
         from extractor.fetch.dump import DumpMerger
@@ -286,20 +370,40 @@ def register(app: typer.Typer) -> None:
 
     @fetch_app.command("file")
     def file(
-        files: list[Path] = typer.Argument(..., help="Files or folders: PubMed XML, Europe PMC JSON/XML, RIS, "
-                                                     "MEDLINE/nbib, CSV/TSV, JSONL, .txt."),
-        out: Path = typer.Option(..., "--out", "-o", help="Output JSONL file (replaced)."),
-        fmt: str | None = typer.Option(None, "--format", "-f",
-                                       help="Force a format: pubmed-xml, europepmc-json, europepmc-xml, ris, "
-                                            "medline, csv, tsv, jsonl, txt (default: detect)."),
-        id_column: str | None = typer.Option(None, "--id-column", help="CSV/JSONL: the id column."),
-        text_column: str | None = typer.Option(None, "--text-column",
-                                               help="CSV/JSONL: full text, kept unchanged."),
-        title_column: str | None = typer.Option(None, "--title-column", help="CSV/JSONL: the title column."),
-        abstract_column: str | None = typer.Option(None, "--abstract-column",
-                                                   help="CSV/JSONL: abstract; text = title + newline + abstract."),
-        encoding: str = typer.Option("utf-8", "--encoding", help="Text files' encoding."),
-        show_progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar on stderr."),
+        files: Annotated[
+            list[Path],
+            typer.Argument(
+                help="Files or folders: PubMed XML, Europe PMC JSON/XML, RIS, MEDLINE/nbib, "
+                "CSV/TSV, JSONL, .txt."
+            ),
+        ],
+        out: Annotated[Path, typer.Option("--out", "-o", help="Output JSONL file (replaced).")],
+        fmt: Annotated[
+            str | None,
+            typer.Option(
+                "--format",
+                "-f",
+                help="Force a format: pubmed-xml, europepmc-json, europepmc-xml, ris, medline, csv, "
+                "tsv, jsonl, txt (default: detect).",
+            ),
+        ] = None,
+        id_column: Annotated[
+            str | None, typer.Option("--id-column", help="CSV/JSONL: the id column.")
+        ] = None,
+        text_column: Annotated[
+            str | None, typer.Option("--text-column", help="CSV/JSONL: full text, kept unchanged.")
+        ] = None,
+        title_column: Annotated[
+            str | None, typer.Option("--title-column", help="CSV/JSONL: the title column.")
+        ] = None,
+        abstract_column: Annotated[
+            str | None,
+            typer.Option("--abstract-column", help="CSV/JSONL: abstract; text = title + newline + abstract."),
+        ] = None,
+        encoding: Annotated[str, typer.Option("--encoding", help="Text files' encoding.")] = "utf-8",
+        show_progress: Annotated[
+            bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
+        ] = True,
     ) -> None:
         """Read exported or saved files into JSONL (duplicate ids are written once)."""
         import codecs
@@ -314,9 +418,17 @@ def register(app: typer.Typer) -> None:
             codecs.lookup(encoding)
         except LookupError as exc:
             raise InputError(f"--encoding {encoding!r}: unknown encoding") from exc
-        options = {k: v for k, v in {"id_column": id_column, "text_column": text_column,
-                                     "title_column": title_column, "abstract_column": abstract_column,
-                                     "encoding": encoding}.items() if v}
+        options = {
+            k: v
+            for k, v in {
+                "id_column": id_column,
+                "text_column": text_column,
+                "title_column": title_column,
+                "abstract_column": abstract_column,
+                "encoding": encoding,
+            }.items()
+            if v
+        }
         report = FetchReport()
         bar = _bar("file", None, show_progress)
         try:

@@ -18,5 +18,14 @@ from extractor.fetch.eutils import EUtils
 from extractor.fetch.http import HttpClient, RateLimiter, RetryPolicy
 from extractor.fetch.sources import FORMATS, detect_format, iter_source
 
-__all__ = ["FORMATS", "DumpMerger", "EUtils", "EuropePMC", "HttpClient", "RateLimiter", "RetryPolicy",
-           "detect_format", "iter_source"]
+__all__ = [
+    "FORMATS",
+    "DumpMerger",
+    "EUtils",
+    "EuropePMC",
+    "HttpClient",
+    "RateLimiter",
+    "RetryPolicy",
+    "detect_format",
+    "iter_source",
+]

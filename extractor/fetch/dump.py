@@ -71,8 +71,11 @@ class DumpMerger:
         for deleted, blob in cursor:
             data = json.loads(zlib.decompress(blob))
             if deleted:
-                yield Deletion(id=str(data["id"]), source=str(data.get("source") or "pubmed-dump"),
-                               metadata=dict(data.get("metadata") or {}))
+                yield Deletion(
+                    id=str(data["id"]),
+                    source=str(data.get("source") or "pubmed-dump"),
+                    metadata=dict(data.get("metadata") or {}),
+                )
             else:
                 yield Abstract.from_dict(data)
 
@@ -83,6 +86,7 @@ class DumpMerger:
     def __enter__(self) -> DumpMerger:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()

@@ -67,8 +67,11 @@ def epmc_record(rec: Mapping[str, Any], *, where: str = "", source: str = "europ
     html = str(rec.get("abstractText") or "")
     parts = [(label, strip_markup(chunk)) for label, chunk in split_html_headings(html)]
     text, sections, has_abstract = compose(title, parts)
-    authors = [squash(str(a.get("fullName") or "")) for a in _list(_get(rec, "authorList", "author"))
-               if isinstance(a, Mapping) and a.get("fullName")]
+    authors = [
+        squash(str(a.get("fullName") or ""))
+        for a in _list(_get(rec, "authorList", "author"))
+        if isinstance(a, Mapping) and a.get("fullName")
+    ]
     if not authors and rec.get("authorString"):
         authors = [squash(a) for a in str(rec["authorString"]).rstrip(".").split(",") if a.strip()]
     pub_types = [squash(str(t)) for t in _list(_get(rec, "pubTypeList", "pubType"))]
@@ -90,8 +93,15 @@ def epmc_record(rec: Mapping[str, Any], *, where: str = "", source: str = "europ
     }
     if where:
         metadata["file"] = where
-    return Abstract(id=rid, text=text, title=text.split("\n", 1)[0], sections=sections, source=source,
-                    metadata=metadata, has_abstract=has_abstract)
+    return Abstract(
+        id=rid,
+        text=text,
+        title=text.split("\n", 1)[0],
+        sections=sections,
+        source=source,
+        metadata=metadata,
+        has_abstract=has_abstract,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -106,11 +116,13 @@ def _results_of(obj: Any) -> Iterator[Mapping[str, Any]] | None:
             return iter([obj])
         return None
     if isinstance(obj, list):
+
         def gen() -> Iterator[Mapping[str, Any]]:
             for item in obj:
                 inner = _results_of(item)
                 if inner is not None:
                     yield from inner
+
         return gen()
     return None
 
@@ -123,8 +135,9 @@ def iter_epmc_json(stream: IO[bytes], where: str) -> Iterator[Abstract | Problem
         yield Problem(where, f"not UTF-8 text ({exc.reason} at byte {exc.start})", fatal_for_file=True)
         return
     except json.JSONDecodeError as exc:
-        yield Problem(f"{where}:{exc.lineno}", f"not valid JSON ({exc.msg} at column {exc.colno})",
-                      fatal_for_file=True)
+        yield Problem(
+            f"{where}:{exc.lineno}", f"not valid JSON ({exc.msg} at column {exc.colno})", fatal_for_file=True
+        )
         return
     results = _results_of(obj)
     if results is None:
@@ -168,13 +181,24 @@ def _dc_record(desc: Any, where: str) -> Abstract | Problem:
     source, rid = m.group(1), m.group(2)
     descriptions = [d.text or "" for d in desc.iterfind(f"{_DC}description")]
     abstract = max((d for d in descriptions if len(d) > 100), key=len, default="")
-    doi = next((i.text.split("doi.org/", 1)[1] for i in desc.iterfind(f"{_DC}identifier")
-                if i.text and "doi.org/" in i.text), None)
+    doi = next(
+        (
+            i.text.split("doi.org/", 1)[1]
+            for i in desc.iterfind(f"{_DC}identifier")
+            if i.text and "doi.org/" in i.text
+        ),
+        None,
+    )
     rec = {
-        "id": rid, "source": source, "pmid": rid if source == "MED" else None,
-        "title": desc.findtext(f"{_DC}title") or "", "abstractText": abstract, "doi": doi,
+        "id": rid,
+        "source": source,
+        "pmid": rid if source == "MED" else None,
+        "title": desc.findtext(f"{_DC}title") or "",
+        "abstractText": abstract,
+        "doi": doi,
         "authorList": {"author": [{"fullName": c.text} for c in desc.iterfind(f"{_DC}creator") if c.text]},
-        "pubYear": (desc.findtext(f"{_DC}date") or "")[:4], "language": desc.findtext(f"{_DC}language"),
+        "pubYear": (desc.findtext(f"{_DC}date") or "")[:4],
+        "language": desc.findtext(f"{_DC}language"),
         "pubTypeList": {"pubType": [d for d in descriptions if 0 < len(d) <= 100]},
     }
     return epmc_record(rec, where=where)
@@ -184,8 +208,14 @@ def iter_epmc_xml(stream: IO[bytes], where: str) -> Iterator[Abstract | Problem]
     """Records of a saved Europe PMC XML response (``format=xml`` lite/core, or ``format=dc``)."""
     count = 0
     try:
-        for _event, elem in etree.iterparse(stream, events=("end",), tag=("result", f"{_RDF}Description"),
-                                            huge_tree=True, resolve_entities=False, no_network=True):
+        for _event, elem in etree.iterparse(
+            stream,
+            events=("end",),
+            tag=("result", f"{_RDF}Description"),
+            huge_tree=True,
+            resolve_entities=False,
+            no_network=True,
+        ):
             if etree.QName(elem).localname == "Description":
                 yield _dc_record(elem, where)
             else:
@@ -195,9 +225,11 @@ def iter_epmc_xml(stream: IO[bytes], where: str) -> Iterator[Abstract | Problem]
             count += 1
             elem.clear(keep_tail=False)
     except etree.XMLSyntaxError as exc:
-        yield Problem(f"{where}:{exc.lineno}" if exc.lineno else where,
-                      f"malformed or cut-off XML ({exc.msg}); {count} record(s) before it were read",
-                      fatal_for_file=True)
+        yield Problem(
+            f"{where}:{exc.lineno}" if exc.lineno else where,
+            f"malformed or cut-off XML ({exc.msg}); {count} record(s) before it were read",
+            fatal_for_file=True,
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -216,9 +248,17 @@ class EuropePMC:
     """Cursor-paged Europe PMC search. All HTTP goes through :class:`HttpClient` (rate limit,
     timeouts, bounded retries with exponential backoff)."""
 
-    def __init__(self, base_url: str = DEFAULT_BASE_URL, *, page_size: int = MAX_PAGE_SIZE,
-                 email: str | None = None, rate: float = 10.0, timeout: float = 60.0,
-                 retry: RetryPolicy | None = None, http: HttpClient | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+        email: str | None = None,
+        rate: float = 10.0,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        http: HttpClient | None = None,
+    ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
         self.base_url = base_url.rstrip("/")
@@ -227,8 +267,13 @@ class EuropePMC:
         self.http = http or HttpClient(rate=rate, timeout=timeout, retry=retry or RetryPolicy())
 
     def page(self, query: str, cursor: str = "*", page_size: int | None = None) -> EpmcPage:
-        params: dict[str, Any] = {"query": query, "resultType": "core", "format": "json",
-                                  "pageSize": page_size or self.page_size, "cursorMark": cursor}
+        params: dict[str, Any] = {
+            "query": query,
+            "resultType": "core",
+            "format": "json",
+            "pageSize": page_size or self.page_size,
+            "cursorMark": cursor,
+        }
         if self.email:
             params["email"] = self.email
         body = self.http.get(f"{self.base_url}/search", params=params, validate=_valid_json)
@@ -236,14 +281,26 @@ class EuropePMC:
         if not isinstance(data, dict) or "resultList" not in data:
             raise ValueError("response has no resultList")
         where = f"Europe PMC cursor {cursor}"
-        records = [epmc_record(r, where="") if isinstance(r, Mapping) else Problem(where, "bad result")
-                   for r in _list(_get(data, "resultList", "result"))]
+        records = [
+            epmc_record(r, where="") if isinstance(r, Mapping) else Problem(where, "bad result")
+            for r in _list(_get(data, "resultList", "result"))
+        ]
         nxt = data.get("nextCursorMark")
-        return EpmcPage(hit_count=int(data.get("hitCount") or 0), cursor=cursor,
-                        next_cursor=str(nxt) if nxt else None, records=records)
+        return EpmcPage(
+            hit_count=int(data.get("hitCount") or 0),
+            cursor=cursor,
+            next_cursor=str(nxt) if nxt else None,
+            records=records,
+        )
 
-    def search(self, query: str, *, max_records: int | None = None, cursor: str = "*",
-               on_page: Callable[[EpmcPage], None] | None = None) -> Iterator[EpmcPage]:
+    def search(
+        self,
+        query: str,
+        *,
+        max_records: int | None = None,
+        cursor: str = "*",
+        on_page: Callable[[EpmcPage], None] | None = None,
+    ) -> Iterator[EpmcPage]:
         """Pages from ``cursor`` on, until the last page (or ``max_records`` records)."""
         seen = 0
         limit_pages: int | None = None

@@ -80,10 +80,19 @@ def parse_esearch(body: bytes) -> SearchResult:
     count_text = root.findtext("Count")
     if count_text is None or not count_text.strip().isdigit():
         raise FetchError("esearch answer has no Count")
-    warnings = [f"{child.tag}: {squash(child.text)}" for lst in ("ErrorList", "WarningList")
-                for child in root.iterfind(f"{lst}/*") if child.text]
-    return SearchResult(count=int(count_text), ids=[i.text.strip() for i in root.iterfind("IdList/Id") if i.text],
-                        webenv=root.findtext("WebEnv"), query_key=root.findtext("QueryKey"), warnings=warnings)
+    warnings = [
+        f"{child.tag}: {squash(child.text)}"
+        for lst in ("ErrorList", "WarningList")
+        for child in root.iterfind(f"{lst}/*")
+        if child.text
+    ]
+    return SearchResult(
+        count=int(count_text),
+        ids=[i.text.strip() for i in root.iterfind("IdList/Id") if i.text],
+        webenv=root.findtext("WebEnv"),
+        query_key=root.findtext("QueryKey"),
+        warnings=warnings,
+    )
 
 
 def _check_esearch(body: bytes) -> str | None:
@@ -110,10 +119,21 @@ def _check_efetch(body: bytes) -> str | None:
 class EUtils:
     """A PubMed client. ``rate`` defaults to NCBI's limit (3/s, or 10/s with an API key)."""
 
-    def __init__(self, base_url: str = DEFAULT_BASE_URL, *, api_key: str | None = None,
-                 email: str | None = None, tool: str = "extractor", batch_size: int = DEFAULT_BATCH,
-                 rate: float | None = None, timeout: float = 60.0, retry: RetryPolicy | None = None,
-                 http: HttpClient | None = None, cap: int = SEARCH_CAP, today: date | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        api_key: str | None = None,
+        email: str | None = None,
+        tool: str = "extractor",
+        batch_size: int = DEFAULT_BATCH,
+        rate: float | None = None,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        http: HttpClient | None = None,
+        cap: int = SEARCH_CAP,
+        today: date | None = None,
+    ) -> None:
         if not 1 <= batch_size <= 10_000:
             raise ValueError(f"batch_size must be 1..10000, got {batch_size}")
         if cap < 1:
@@ -126,7 +146,9 @@ class EUtils:
         self.cap = cap
         self.today = today or date.today()
         default_rate = 10.0 if self.api_key else 3.0
-        self.http = http or HttpClient(rate=rate or default_rate, timeout=timeout, retry=retry or RetryPolicy())
+        self.http = http or HttpClient(
+            rate=rate or default_rate, timeout=timeout, retry=retry or RetryPolicy()
+        )
 
     # ---------------------------------------------------------------- requests
 
@@ -138,8 +160,15 @@ class EUtils:
             out["api_key"] = self.api_key
         return out
 
-    def esearch(self, term: str, *, retmax: int = 0, usehistory: bool = True,
-                mindate: date | None = None, maxdate: date | None = None) -> SearchResult:
+    def esearch(
+        self,
+        term: str,
+        *,
+        retmax: int = 0,
+        usehistory: bool = True,
+        mindate: date | None = None,
+        maxdate: date | None = None,
+    ) -> SearchResult:
         params = self._params(term=term, retmax=retmax, usehistory="y" if usehistory else None)
         if mindate is not None and maxdate is not None:
             params.update(datetype="pdat", mindate=f"{mindate:%Y/%m/%d}", maxdate=f"{maxdate:%Y/%m/%d}")
@@ -147,8 +176,9 @@ class EUtils:
         return parse_esearch(body)
 
     def efetch_history(self, webenv: str, query_key: str, retstart: int, retmax: int) -> bytes:
-        params = self._params(WebEnv=webenv, query_key=query_key, retstart=retstart, retmax=retmax,
-                              retmode="xml")
+        params = self._params(
+            WebEnv=webenv, query_key=query_key, retstart=retstart, retmax=retmax, retmode="xml"
+        )
         return self.http.post(f"{self.base_url}/efetch.fcgi", data=params, validate=_check_efetch)
 
     def efetch_ids(self, ids: Iterable[str]) -> bytes:
@@ -179,8 +209,13 @@ class EUtils:
                 continue
             if count <= self.cap or lo == hi:
                 if count > self.cap:
-                    problems.append(Problem(f"query {term!r}", f"{count} hits on the single publication date "
-                                            f"{lo:%Y/%m/%d}; only the first {self.cap} can be fetched"))
+                    problems.append(
+                        Problem(
+                            f"query {term!r}",
+                            f"{count} hits on the single publication date "
+                            f"{lo:%Y/%m/%d}; only the first {self.cap} can be fetched",
+                        )
+                    )
                 slices.append(Slice(lo, hi, count))
                 covered += count
                 if max_records is not None and covered >= max_records:
@@ -190,16 +225,26 @@ class EUtils:
             stack.append((mid + timedelta(days=1), hi))  # popped second: keeps date order
             stack.append((lo, mid))
         if covered < total and (max_records is None or covered < max_records):
-            problems.append(Problem(f"query {term!r}", f"publication-date ranges cover {covered} of {total} "
-                                    "hits; the rest have no usable publication date and were not fetched"))
+            problems.append(
+                Problem(
+                    f"query {term!r}",
+                    f"publication-date ranges cover {covered} of {total} "
+                    "hits; the rest have no usable publication date and were not fetched",
+                )
+            )
         return total, slices, problems
 
     # ---------------------------------------------------------------- fetching
 
-    def fetch_query(self, term: str, *, max_records: int | None = None,
-                    skip: Callable[[str], bool] = lambda _pmid: False,
-                    on_total: Callable[[int], None] | None = None,
-                    on_skipped: Callable[[int], None] | None = None) -> Iterator[Abstract | Problem]:
+    def fetch_query(
+        self,
+        term: str,
+        *,
+        max_records: int | None = None,
+        skip: Callable[[str], bool] = lambda _pmid: False,
+        on_total: Callable[[int], None] | None = None,
+        on_skipped: Callable[[int], None] | None = None,
+    ) -> Iterator[Abstract | Problem]:
         """Every record matching ``term`` (up to ``max_records``), slice by slice, batch by batch."""
         total, slices, problems = self.plan(term, max_records)
         yield from problems
@@ -214,8 +259,9 @@ class EUtils:
             retmax = min(self.cap, remaining, part.count)
             if retmax <= 0:
                 continue
-            result = self.esearch(term, retmax=retmax, usehistory=True, mindate=part.mindate,
-                                  maxdate=part.maxdate)
+            result = self.esearch(
+                term, retmax=retmax, usehistory=True, mindate=part.mindate, maxdate=part.maxdate
+            )
             ids = result.ids[:retmax]
             remaining -= len(ids)
             if not result.webenv or not result.query_key:
@@ -238,14 +284,21 @@ class EUtils:
                         for pmid in todo:
                             yield Problem(f"PMID {pmid}", f"not fetched: {exc}")
                         if failures >= MAX_CONSECUTIVE_FAILED_BATCHES:
-                            raise FetchError(f"{failures} batches in a row failed ({exc}); re-run the "
-                                             "same command to resume") from exc
+                            raise FetchError(
+                                f"{failures} batches in a row failed ({exc}); re-run the "
+                                "same command to resume"
+                            ) from exc
                         continue
                 failures = 0
                 yield from self._records(body, where, set(todo), skip)
 
-    def fetch_pmids(self, pmids: Iterable[str], *, skip: Callable[[str], bool] = lambda _pmid: False,
-                    on_skipped: Callable[[int], None] | None = None) -> Iterator[Abstract | Problem]:
+    def fetch_pmids(
+        self,
+        pmids: Iterable[str],
+        *,
+        skip: Callable[[str], bool] = lambda _pmid: False,
+        on_skipped: Callable[[int], None] | None = None,
+    ) -> Iterator[Abstract | Problem]:
         """The given PMIDs (duplicates dropped), fetched by id in batches."""
         todo_all: list[str] = []
         seen: set[str] = set()
@@ -270,14 +323,16 @@ class EUtils:
                 for pmid in todo:
                     yield Problem(f"PMID {pmid}", f"not fetched: {exc}")
                 if failures >= MAX_CONSECUTIVE_FAILED_BATCHES:
-                    raise FetchError(f"{failures} batches in a row failed ({exc}); re-run the same "
-                                     "command to resume") from exc
+                    raise FetchError(
+                        f"{failures} batches in a row failed ({exc}); re-run the same command to resume"
+                    ) from exc
                 continue
             failures = 0
             yield from self._records(body, f"efetch PMIDs {todo[0]}..{todo[-1]}", set(todo), skip)
 
-    def _records(self, body: bytes, where: str, expected: set[str],
-                 skip: Callable[[str], bool]) -> Iterator[Abstract | Problem]:
+    def _records(
+        self, body: bytes, where: str, expected: set[str], skip: Callable[[str], bool]
+    ) -> Iterator[Abstract | Problem]:
         got: set[str] = set()
         for rec in iter_pubmed_xml(io.BytesIO(body), where, source="pubmed"):
             if isinstance(rec, Deletion):
@@ -289,8 +344,15 @@ class EUtils:
                 meta = dict(rec.metadata)
                 meta.pop("file", None)
                 meta.pop("line", None)
-                rec = Abstract(id=rec.id, text=rec.text, title=rec.title, sections=rec.sections,
-                               source=rec.source, metadata=meta, has_abstract=rec.has_abstract)
+                rec = Abstract(
+                    id=rec.id,
+                    text=rec.text,
+                    title=rec.title,
+                    sections=rec.sections,
+                    source=rec.source,
+                    metadata=meta,
+                    has_abstract=rec.has_abstract,
+                )
             yield rec
         for pmid in sorted(expected - got, key=lambda p: (len(p), p)):
             yield Problem(f"PMID {pmid}", "not returned by efetch (withdrawn or not in PubMed)")

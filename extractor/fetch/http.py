@@ -51,8 +51,13 @@ class RetryPolicy:
 class RateLimiter:
     """At most ``rate`` requests per second, spaced evenly (thread-safe)."""
 
-    def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        rate: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if rate <= 0:
             raise ValueError("rate must be > 0 requests per second")
         self.interval = 1.0 / rate
@@ -84,9 +89,16 @@ class HttpStats:
 class HttpClient:
     """GET/POST returning the body bytes, with rate limit, timeout and retries."""
 
-    def __init__(self, *, rate: float, timeout: float = 60.0, retry: RetryPolicy | None = None,
-                 session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep,
-                 user_agent: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        rate: float,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        user_agent: str | None = None,
+    ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be > 0 seconds")
         self.session = session or requests.Session()
@@ -97,17 +109,33 @@ class HttpClient:
         self.sleep = sleep
         self.stats = HttpStats()
 
-    def get(self, url: str, *, params: Mapping[str, Any] | None = None,
-            validate: Callable[[bytes], str | None] | None = None) -> bytes:
+    def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        validate: Callable[[bytes], str | None] | None = None,
+    ) -> bytes:
         return self.request("GET", url, params=params, validate=validate)
 
-    def post(self, url: str, *, data: Mapping[str, Any] | None = None,
-             validate: Callable[[bytes], str | None] | None = None) -> bytes:
+    def post(
+        self,
+        url: str,
+        *,
+        data: Mapping[str, Any] | None = None,
+        validate: Callable[[bytes], str | None] | None = None,
+    ) -> bytes:
         return self.request("POST", url, data=data, validate=validate)
 
-    def request(self, method: str, url: str, *, params: Mapping[str, Any] | None = None,
-                data: Mapping[str, Any] | None = None,
-                validate: Callable[[bytes], str | None] | None = None) -> bytes:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+        validate: Callable[[bytes], str | None] | None = None,
+    ) -> bytes:
         last = ""
         for attempt in range(self.retry.max_attempts):
             retry_after: float | None = None
@@ -118,8 +146,11 @@ class HttpClient:
                 body = resp.content  # reads the whole body: a cut connection raises here
             except requests.Timeout:
                 last = f"timed out after {self.timeout:g} s"
-            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
-                    requests.exceptions.ContentDecodingError) as exc:
+            except (
+                requests.ConnectionError,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+            ) as exc:
                 last = f"connection failed ({type(exc).__name__})"
             else:
                 if resp.status_code in RETRY_STATUS:
@@ -127,8 +158,10 @@ class HttpClient:
                     retry_after = _retry_after(resp.headers.get("Retry-After"))
                 elif resp.status_code >= 400:
                     snippet = body[:200].decode("utf-8", "replace").strip()
-                    raise FetchError(f"{method} {url} failed: HTTP {resp.status_code} {resp.reason}"
-                                     + (f": {snippet}" if snippet else ""))
+                    raise FetchError(
+                        f"{method} {url} failed: HTTP {resp.status_code} {resp.reason}"
+                        + (f": {snippet}" if snippet else "")
+                    )
                 else:
                     problem = validate(body) if validate else None
                     if problem is None:

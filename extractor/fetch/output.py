@@ -97,10 +97,17 @@ class JsonlOut:
             size = fh.tell()
             if size:
                 fh.seek(size - 1)
-                if fh.read(1) != b"\n":  # an interrupted write: drop the partial line
-                    fh.seek(0)
-                    data = fh.read()
-                    cut = data.rfind(b"\n") + 1
+                if fh.read(1) != b"\n":  # an interrupted write: drop the partial last line
+                    pos = size
+                    cut = 0
+                    while pos > 0:  # look backwards, 64 KiB at a time, for the last newline
+                        step = min(pos, 1 << 16)
+                        pos -= step
+                        fh.seek(pos)
+                        found = fh.read(step).rfind(b"\n")
+                        if found >= 0:
+                            cut = pos + found + 1
+                            break
                     fh.truncate(cut)
         with self.path.open(encoding="utf-8") as fh:
             for no, line in enumerate(fh, 1):
@@ -109,8 +116,10 @@ class JsonlOut:
                 try:
                     rid = json.loads(line)["id"]
                 except (ValueError, KeyError, TypeError) as exc:
-                    raise InputError(f"{self.path}:{no}: cannot resume: the existing output line is not a "
-                                     "fetched record; use --overwrite or another --out") from exc
+                    raise InputError(
+                        f"{self.path}:{no}: cannot resume: the existing output line is not a "
+                        "fetched record; use --overwrite or another --out"
+                    ) from exc
                 self.ids.add(str(rid))
                 self.preexisting.add(str(rid))
 
@@ -132,8 +141,9 @@ class JsonlOut:
             self._fh.flush()
             os.fsync(self._fh.fileno())
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._fh is not None:
             self._fh.close()
             self._fh = None

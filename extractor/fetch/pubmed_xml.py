@@ -38,9 +38,14 @@ def _text(elem: Any, path: str) -> str:
 
 
 def _year(citation: Any) -> int | None:
-    for path in (".//JournalIssue/PubDate/Year", ".//JournalIssue/PubDate/MedlineDate",
-                 ".//Book/PubDate/Year", ".//ArticleDate/Year", "DateCompleted/Year",
-                 "DateCreated/Year"):
+    for path in (
+        ".//JournalIssue/PubDate/Year",
+        ".//JournalIssue/PubDate/MedlineDate",
+        ".//Book/PubDate/Year",
+        ".//ArticleDate/Year",
+        "DateCompleted/Year",
+        "DateCreated/Year",
+    ):
         node = citation.find(path)
         if node is not None and node.text:
             m = _YEAR.search(node.text)
@@ -93,8 +98,9 @@ def _article_ids(pubmed_data: Any) -> dict[str, str]:
     return ids
 
 
-def _citation_record(citation: Any, pubmed_data: Any, *, where: str, line: int | None,
-                     source: str) -> Abstract | Problem:
+def _citation_record(
+    citation: Any, pubmed_data: Any, *, where: str, line: int | None, source: str
+) -> Abstract | Problem:
     pmid_node = citation.find("PMID")
     pmid = squash(pmid_node.text) if pmid_node is not None and pmid_node.text else ""
     if not pmid:
@@ -119,7 +125,9 @@ def _citation_record(citation: Any, pubmed_data: Any, *, where: str, line: int |
         "journal": _text(holder, "Journal/Title") or _text(citation, "MedlineJournalInfo/MedlineTA") or None,
         "year": _year(citation),
         "authors": _authors(holder),
-        "publication_types": [squash(flat(p)) for p in holder.iterfind("PublicationTypeList/PublicationType")],
+        "publication_types": [
+            squash(flat(p)) for p in holder.iterfind("PublicationTypeList/PublicationType")
+        ],
         "language": _text(holder, "Language") or None,
         "version": int(pmid_node.get("Version", "1")) if pmid_node.get("Version", "1").isdigit() else 1,
         "status": citation.get("Status"),
@@ -128,12 +136,20 @@ def _citation_record(citation: Any, pubmed_data: Any, *, where: str, line: int |
     }
     if abstract_source == "OtherAbstract":
         metadata["abstract_from"] = "OtherAbstract"
-    return Abstract(id=pmid, text=text, title=text.split("\n", 1)[0], sections=sections, source=source,
-                    metadata=metadata, has_abstract=has_abstract)
+    return Abstract(
+        id=pmid,
+        text=text,
+        title=text.split("\n", 1)[0],
+        sections=sections,
+        source=source,
+        metadata=metadata,
+        has_abstract=has_abstract,
+    )
 
 
-def _book_record(book_doc: Any, pubmed_data: Any, *, where: str, line: int | None,
-                 source: str) -> Abstract | Problem:
+def _book_record(
+    book_doc: Any, pubmed_data: Any, *, where: str, line: int | None, source: str
+) -> Abstract | Problem:
     pmid_node = book_doc.find("PMID")
     pmid = squash(pmid_node.text) if pmid_node is not None and pmid_node.text else ""
     if not pmid:
@@ -157,8 +173,15 @@ def _book_record(book_doc: Any, pubmed_data: Any, *, where: str, line: int | Non
         "file": where,
         "line": line,
     }
-    return Abstract(id=pmid, text=text, title=text.split("\n", 1)[0], sections=sections, source=source,
-                    metadata=metadata, has_abstract=has_abstract)
+    return Abstract(
+        id=pmid,
+        text=text,
+        title=text.split("\n", 1)[0],
+        sections=sections,
+        source=source,
+        metadata=metadata,
+        has_abstract=has_abstract,
+    )
 
 
 def _clear(elem: Any) -> None:
@@ -169,8 +192,9 @@ def _clear(elem: Any) -> None:
             del parent[0]
 
 
-def iter_pubmed_xml(stream: IO[bytes], where: str, *, source: str = "pubmed-dump"
-                    ) -> Iterator[Abstract | Deletion | Problem]:
+def iter_pubmed_xml(
+    stream: IO[bytes], where: str, *, source: str = "pubmed-dump"
+) -> Iterator[Abstract | Deletion | Problem]:
     """Yield records from a PubMed XML byte stream; ``where`` names it in problems.
 
     Read errors (malformed or cut-off XML, a truncated gzip stream) end the stream with one
@@ -178,9 +202,17 @@ def iter_pubmed_xml(stream: IO[bytes], where: str, *, source: str = "pubmed-dump
     Exceptions are not raised, except ``OSError`` for a file that cannot be opened at all.
     """
     count = 0
-    parser = etree.iterparse(stream, events=("end",), tag=RECORD_TAGS, huge_tree=True,
-                             resolve_entities=False, load_dtd=False, no_network=True,
-                             remove_comments=True, remove_pis=True)
+    parser = etree.iterparse(
+        stream,
+        events=("end",),
+        tag=RECORD_TAGS,
+        huge_tree=True,
+        resolve_entities=False,
+        load_dtd=False,
+        no_network=True,
+        remove_comments=True,
+        remove_pis=True,
+    )
     try:
         for _event, elem in parser:
             tag = elem.tag
@@ -195,32 +227,47 @@ def iter_pubmed_xml(stream: IO[bytes], where: str, *, source: str = "pubmed-dump
                 if citation is None:
                     yield Problem(f"{where}:{line}", "PubmedArticle without MedlineCitation; skipped")
                 else:
-                    yield _citation_record(citation, elem.find("PubmedData"), where=where, line=line,
-                                           source=source)
+                    yield _citation_record(
+                        citation, elem.find("PubmedData"), where=where, line=line, source=source
+                    )
             elif tag == "PubmedBookArticle":
                 book = elem.find("BookDocument")
                 if book is None:
                     yield Problem(f"{where}:{line}", "PubmedBookArticle without BookDocument; skipped")
                 else:
-                    yield _book_record(book, elem.find("PubmedBookData"), where=where, line=line,
-                                       source=source)
+                    yield _book_record(
+                        book, elem.find("PubmedBookData"), where=where, line=line, source=source
+                    )
             else:  # DeleteCitation
                 for node in elem.iterfind("PMID"):
                     if node.text and node.text.strip():
-                        yield Deletion(id=node.text.strip(), source=source,
-                                       metadata={"file": where, "line": node.sourceline,
-                                                 "version": int(node.get("Version", "1") or 1)})
+                        yield Deletion(
+                            id=node.text.strip(),
+                            source=source,
+                            metadata={
+                                "file": where,
+                                "line": node.sourceline,
+                                "version": int(node.get("Version", "1") or 1),
+                            },
+                        )
             count += 1
             _clear(elem)
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else None
-        yield Problem(f"{where}:{line}" if line else where,
-                      f"malformed or cut-off XML ({exc.msg}); {count} record(s) before it were read, "
-                      "the rest of the file was skipped", fatal_for_file=True)
+        yield Problem(
+            f"{where}:{line}" if line else where,
+            f"malformed or cut-off XML ({exc.msg}); {count} record(s) before it were read, "
+            "the rest of the file was skipped",
+            fatal_for_file=True,
+        )
         return
     except (EOFError, OSError) as exc:  # truncated or corrupt gzip stream
-        yield Problem(where, f"file is truncated or corrupt ({exc}); {count} record(s) before it were "
-                      "read, the rest of the file was skipped", fatal_for_file=True)
+        yield Problem(
+            where,
+            f"file is truncated or corrupt ({exc}); {count} record(s) before it were "
+            "read, the rest of the file was skipped",
+            fatal_for_file=True,
+        )
         return
     root = parser.root
     if root is None:
@@ -228,7 +275,12 @@ def iter_pubmed_xml(stream: IO[bytes], where: str, *, source: str = "pubmed-dump
         return
     if root.tag not in ROOT_TAGS:
         error = root.findtext("ERROR") if root.tag in ("eFetchResult", "eSearchResult") else None
-        what = f"E-utilities error: {squash(error)}" if error else (
-            f"not PubMed article XML (root element <{root.tag}>, expected <PubmedArticleSet> "
-            "or <MedlineCitationSet>)")
+        what = (
+            f"E-utilities error: {squash(error)}"
+            if error
+            else (
+                f"not PubMed article XML (root element <{root.tag}>, expected <PubmedArticleSet> "
+                "or <MedlineCitationSet>)"
+            )
+        )
         yield Problem(where, what, fatal_for_file=True)

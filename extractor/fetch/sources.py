@@ -36,7 +36,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from extractor.errors import InputError
 from extractor.fetch.europepmc import iter_epmc_json, iter_epmc_xml
@@ -45,15 +45,46 @@ from extractor.fetch.tabular import Columns, iter_csv, iter_jsonl
 from extractor.fetch.tagged import iter_medline, iter_ris, txt_record
 from extractor.records import Abstract, Deletion, Problem
 
-FORMATS: tuple[str, ...] = ("pubmed-xml", "europepmc-json", "europepmc-xml", "ris", "medline", "csv",
-                            "tsv", "jsonl", "txt")
-ALIASES: dict[str, str] = {"xml": "pubmed-xml", "pubmed": "pubmed-xml", "nbib": "medline",
-                           "europepmc": "europepmc-json", "json": "europepmc-json", "ndjson": "jsonl"}
-OPTIONS: tuple[str, ...] = ("id_column", "text_column", "title_column", "abstract_column", "encoding",
-                            "delimiter", "verify_md5")
+FORMATS: tuple[str, ...] = (
+    "pubmed-xml",
+    "europepmc-json",
+    "europepmc-xml",
+    "ris",
+    "medline",
+    "csv",
+    "tsv",
+    "jsonl",
+    "txt",
+)
+ALIASES: dict[str, str] = {
+    "xml": "pubmed-xml",
+    "pubmed": "pubmed-xml",
+    "nbib": "medline",
+    "europepmc": "europepmc-json",
+    "json": "europepmc-json",
+    "ndjson": "jsonl",
+}
+OPTIONS: tuple[str, ...] = (
+    "id_column",
+    "text_column",
+    "title_column",
+    "abstract_column",
+    "encoding",
+    "delimiter",
+    "verify_md5",
+)
 _EXTENSIONS: dict[str, str | None] = {
-    ".xml": None, ".json": "europepmc-json", ".ris": "ris", ".nbib": "medline", ".medline": "medline",
-    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".txt": None,
+    ".xml": None,
+    ".json": "europepmc-json",
+    ".ris": "ris",
+    ".nbib": "medline",
+    ".medline": "medline",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".txt": None,
 }
 _MD5 = re.compile(r"\b([0-9a-fA-F]{32})\b")
 
@@ -80,7 +111,9 @@ def _inner_suffix(path: Path) -> tuple[str, bool]:
 
 def _open(path: Path) -> IO[bytes]:
     _suffix, gz = _inner_suffix(path)
-    return gzip.open(path, "rb") if gz else path.open("rb")
+    if gz:
+        return cast(IO[bytes], gzip.open(path, "rb"))
+    return path.open("rb")
 
 
 def _sniff(head: bytes) -> str | None:
@@ -114,8 +147,9 @@ def detect_format(path: Path) -> str:
         return sniffed if sniffed in ("ris", "medline") else "txt"
     if sniffed:
         return sniffed
-    raise InputError(f"{path}: cannot tell the format from the name or content; pass a format "
-                     f"({', '.join(FORMATS)})")
+    raise InputError(
+        f"{path}: cannot tell the format from the name or content; pass a format ({', '.join(FORMATS)})"
+    )
 
 
 def md5_problem(path: Path) -> Problem | None:
@@ -131,8 +165,12 @@ def md5_problem(path: Path) -> Problem | None:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     if digest.hexdigest().lower() != m.group(1).lower():
-        return Problem(str(path), f"MD5 mismatch: file has {digest.hexdigest()}, {md5_path.name} says "
-                       f"{m.group(1).lower()}; download it again. File skipped", fatal_for_file=True)
+        return Problem(
+            str(path),
+            f"MD5 mismatch: file has {digest.hexdigest()}, {md5_path.name} says "
+            f"{m.group(1).lower()}; download it again. File skipped",
+            fatal_for_file=True,
+        )
     return None
 
 
@@ -155,11 +193,19 @@ def iter_source(path: Path, fmt: str | None = None, **options: Any) -> Iterator[
     fmt = normalise_format(fmt)
     path = Path(path)
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and _is_source_file(p)
-                       and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        files = sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file()
+            and _is_source_file(p)
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
         if not files:
-            yield Problem(str(path), "folder holds no readable files (.txt, .xml, .ris, .nbib, .csv, .jsonl, ...)",
-                          fatal_for_file=True)
+            yield Problem(
+                str(path),
+                "folder holds no readable files (.txt, .xml, .ris, .nbib, .csv, .jsonl, ...)",
+                fatal_for_file=True,
+            )
         for file in files:
             yield from iter_source(file, fmt, **options)
         return
@@ -182,15 +228,21 @@ def iter_source(path: Path, fmt: str | None = None, **options: Any) -> Iterator[
     try:
         yield from _read(path, fmt, options)
     except (OSError, EOFError) as exc:
-        yield Problem(str(path), f"cannot read ({getattr(exc, 'strerror', None) or exc})", fatal_for_file=True)
+        yield Problem(
+            str(path), f"cannot read ({getattr(exc, 'strerror', None) or exc})", fatal_for_file=True
+        )
 
 
 def _read(path: Path, fmt: str, options: dict[str, Any]) -> Iterator[Item]:
     where = str(path)
     encoding = str(options.get("encoding") or "utf-8")
     stem = path.name.split(".")[0]
-    columns = Columns(id_column=options.get("id_column"), text_column=options.get("text_column"),
-                      title_column=options.get("title_column"), abstract_column=options.get("abstract_column"))
+    columns = Columns(
+        id_column=options.get("id_column"),
+        text_column=options.get("text_column"),
+        title_column=options.get("title_column"),
+        abstract_column=options.get("abstract_column"),
+    )
     with _open(path) as stream:
         if fmt == "pubmed-xml":
             yield from iter_pubmed_xml(stream, where)
@@ -204,8 +256,9 @@ def _read(path: Path, fmt: str, options: dict[str, Any]) -> Iterator[Item]:
             yield from iter_medline(stream, where, encoding=encoding)
         elif fmt in ("csv", "tsv"):
             delimiter = str(options.get("delimiter") or ("\t" if fmt == "tsv" else ","))
-            yield from iter_csv(stream, where, stem=stem, columns=columns, delimiter=delimiter,
-                                encoding=encoding)
+            yield from iter_csv(
+                stream, where, stem=stem, columns=columns, delimiter=delimiter, encoding=encoding
+            )
         elif fmt == "jsonl":
             yield from iter_jsonl(stream, where, stem=stem, columns=columns, encoding=encoding)
         else:  # txt

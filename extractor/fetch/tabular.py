@@ -43,8 +43,13 @@ def _find(columns: Iterable[str], wanted: str | None, defaults: tuple[str, ...])
 class Columns:
     """Which keys of a row hold the id, text, title and abstract (see module docstring)."""
 
-    def __init__(self, id_column: str | None = None, text_column: str | None = None,
-                 title_column: str | None = None, abstract_column: str | None = None) -> None:
+    def __init__(
+        self,
+        id_column: str | None = None,
+        text_column: str | None = None,
+        title_column: str | None = None,
+        abstract_column: str | None = None,
+    ) -> None:
         self.id_column = id_column
         self.text_column = text_column
         self.title_column = title_column
@@ -57,20 +62,33 @@ class Columns:
         text = _find(columns, self.text_column, ("text",))
         title = _find(columns, self.title_column, ("title",))
         abstract = _find(columns, self.abstract_column, ("abstract", "abstracttext", "ab"))
-        for given, found, what in ((self.id_column, rid, "id"), (self.text_column, text, "text"),
-                                   (self.title_column, title, "title"),
-                                   (self.abstract_column, abstract, "abstract")):
+        for given, found, what in (
+            (self.id_column, rid, "id"),
+            (self.text_column, text, "text"),
+            (self.title_column, title, "title"),
+            (self.abstract_column, abstract, "abstract"),
+        ):
             if given and found is None:
-                raise ValueError(f"no column {given!r} for the {what} (columns: "
-                                 f"{', '.join(columns) or 'none'})")
+                raise ValueError(
+                    f"no column {given!r} for the {what} (columns: {', '.join(columns) or 'none'})"
+                )
         if text is None and abstract is None and title is None:
-            raise ValueError(f"no text column found (columns: {', '.join(columns) or 'none'}); name one "
-                             "with text_column= / --text-column, or abstract_column= / --abstract-column")
+            raise ValueError(
+                f"no text column found (columns: {', '.join(columns) or 'none'}); name one "
+                "with text_column= / --text-column, or abstract_column= / --abstract-column"
+            )
         return rid, text, title, abstract
 
 
-def row_record(row: Mapping[str, Any], cols: tuple[str | None, str | None, str | None, str | None], *,
-               where: str, line: int, stem: str, source: str) -> Abstract | Problem:
+def row_record(
+    row: Mapping[str, Any],
+    cols: tuple[str | None, str | None, str | None, str | None],
+    *,
+    where: str,
+    line: int,
+    stem: str,
+    source: str,
+) -> Abstract | Problem:
     id_key, text_key, title_key, abstract_key = cols
     rid = row.get(id_key) if id_key else None
     rid = str(rid).strip() if rid not in (None, "") else f"{stem}:{line}"
@@ -85,17 +103,32 @@ def row_record(row: Mapping[str, Any], cols: tuple[str | None, str | None, str |
         if not isinstance(text, str):
             return Problem(f"{where}:{line}", f"column {text_key!r} is not a string; row skipped")
         title = str(row.get(title_key) or "") if title_key else ""
-        return Abstract(id=rid, text=text, title=title, source=source, metadata=metadata,
-                        has_abstract=bool(text.strip()))
+        return Abstract(
+            id=rid, text=text, title=title, source=source, metadata=metadata, has_abstract=bool(text.strip())
+        )
     title = str(row.get(title_key) or "") if title_key else ""
     abstract = str(row.get(abstract_key) or "") if abstract_key else ""
     text, sections, has_abstract = compose(title, body_parts_from_plain(abstract))
-    return Abstract(id=rid, text=text, title=text.split("\n", 1)[0], sections=sections, source=source,
-                    metadata=metadata, has_abstract=has_abstract)
+    return Abstract(
+        id=rid,
+        text=text,
+        title=text.split("\n", 1)[0],
+        sections=sections,
+        source=source,
+        metadata=metadata,
+        has_abstract=has_abstract,
+    )
 
 
-def iter_csv(stream: IO[bytes], where: str, *, stem: str, columns: Columns, delimiter: str = ",",
-             encoding: str = "utf-8") -> Iterator[Abstract | Problem]:
+def iter_csv(
+    stream: IO[bytes],
+    where: str,
+    *,
+    stem: str,
+    columns: Columns,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+) -> Iterator[Abstract | Problem]:
     """Rows of a CSV/TSV file with a header line. Quoted fields may span lines. A row with a line
     that is not valid text, or with the wrong number of fields, is skipped with a ``Problem``."""
     bad_lines: set[int] = set()
@@ -149,20 +182,26 @@ def iter_csv(stream: IO[bytes], where: str, *, stem: str, columns: Columns, deli
         if not values or all(not v.strip() for v in values):
             continue
         if len(values) != len(header):
-            yield Problem(f"{where}:{first}", f"row has {len(values)} fields, the header has "
-                          f"{len(header)}; row skipped")
+            yield Problem(
+                f"{where}:{first}", f"row has {len(values)} fields, the header has {len(header)}; row skipped"
+            )
             continue
-        yield row_record(dict(zip(header, values, strict=True)), cols, where=where, line=first,
-                         stem=stem, source="csv")
+        yield row_record(
+            dict(zip(header, values, strict=True)), cols, where=where, line=first, stem=stem, source="csv"
+        )
     yield from problems
 
 
-def iter_jsonl(stream: IO[bytes], where: str, *, stem: str, columns: Columns,
-               encoding: str = "utf-8") -> Iterator[Abstract | Deletion | Problem]:
+def iter_jsonl(
+    stream: IO[bytes], where: str, *, stem: str, columns: Columns, encoding: str = "utf-8"
+) -> Iterator[Abstract | Deletion | Problem]:
     """One JSON object per line (blank lines ignored); a bad line yields a ``Problem`` and the
     next line is read."""
-    plain = columns.id_column in (None, "id") and columns.text_column in (None, "text") \
+    plain = (
+        columns.id_column in (None, "id")
+        and columns.text_column in (None, "text")
         and columns.abstract_column is None
+    )
     resolved: dict[frozenset[str], tuple[str | None, str | None, str | None, str | None]] = {}
     for item in iter_lines(stream, where, encoding):
         if isinstance(item, Problem):
@@ -183,8 +222,11 @@ def iter_jsonl(stream: IO[bytes], where: str, *, stem: str, columns: Columns,
             continue
         if obj.get("deleted") is True and "text" not in obj and obj.get("id"):
             # a Deletion line of this stage's own output
-            yield Deletion(id=str(obj["id"]), source=str(obj.get("source") or "pubmed-dump"),
-                           metadata=dict(obj.get("metadata") or {}))
+            yield Deletion(
+                id=str(obj["id"]),
+                source=str(obj.get("source") or "pubmed-dump"),
+                metadata=dict(obj.get("metadata") or {}),
+            )
             continue
         if plain and "id" in obj and isinstance(obj.get("text"), str):
             try:
@@ -195,8 +237,15 @@ def iter_jsonl(stream: IO[bytes], where: str, *, stem: str, columns: Columns,
             meta = {**record.metadata}
             meta.setdefault("file", where)
             meta.setdefault("line", no)
-            yield Abstract(id=record.id, text=record.text, title=record.title, sections=record.sections,
-                           source=record.source or "jsonl", metadata=meta, has_abstract=record.has_abstract)
+            yield Abstract(
+                id=record.id,
+                text=record.text,
+                title=record.title,
+                sections=record.sections,
+                source=record.source or "jsonl",
+                metadata=meta,
+                has_abstract=record.has_abstract,
+            )
             continue
         key = frozenset(obj)
         if key not in resolved:

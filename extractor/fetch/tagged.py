@@ -28,8 +28,7 @@ _DOI = re.compile(r"\b(10\.\d{4,9}/\S+)")
 _PUBMED_DBS = {"", "medline", "pubmed", "nlm", "pubmed central"}
 
 
-def iter_lines(stream: IO[bytes], where: str, encoding: str = "utf-8"
-               ) -> Iterator[tuple[int, str] | Problem]:
+def iter_lines(stream: IO[bytes], where: str, encoding: str = "utf-8") -> Iterator[tuple[int, str] | Problem]:
     """Decoded lines (no line ending) with 1-based numbers; a BOM on line 1 is dropped.
 
     A line that cannot be decoded yields a ``Problem`` naming the file, line and byte instead.
@@ -41,15 +40,21 @@ def iter_lines(stream: IO[bytes], where: str, encoding: str = "utf-8"
             try:
                 line = raw.decode(encoding)
             except UnicodeDecodeError as exc:
-                yield Problem(f"{where}:{no}", f"not {encoding} text (byte 0x{raw[exc.start]:02x} at "
-                              f"column {exc.start + 1}); re-save the file as UTF-8 or pass an encoding")
+                yield Problem(
+                    f"{where}:{no}",
+                    f"not {encoding} text (byte 0x{raw[exc.start]:02x} at "
+                    f"column {exc.start + 1}); re-save the file as UTF-8 or pass an encoding",
+                )
                 continue
             if no == 1:
                 line = line.lstrip("\ufeff")
             yield no, line.rstrip("\r\n")
     except (EOFError, OSError) as exc:
-        yield Problem(f"{where}:{no + 1}", f"file is truncated or corrupt ({exc}); the rest of the file "
-                      "was skipped", fatal_for_file=True)
+        yield Problem(
+            f"{where}:{no + 1}",
+            f"file is truncated or corrupt ({exc}); the rest of the file was skipped",
+            fatal_for_file=True,
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -89,7 +94,9 @@ def ris_record(fields: dict[str, list[str]], *, where: str, line: int, number: i
     text, sections, has_abstract = compose(title, body_parts_from_plain(abstract))
     pmid = _ris_pmid(fields)
     doi = _clean_doi(_first(fields, "DO")) or next(
-        (d for v in fields.get("UR", []) + fields.get("L2", []) if "doi.org/" in v and (d := _clean_doi(v))), "")
+        (d for v in fields.get("UR", []) + fields.get("L2", []) if "doi.org/" in v and (d := _clean_doi(v))),
+        "",
+    )
     year_m = _YEAR.search(_first(fields, "PY", "Y1", "DA", "Y2"))
     rid = pmid or (f"doi:{doi.lower()}" if doi else f"{stem}:{number}")
     metadata: dict[str, Any] = {
@@ -106,12 +113,20 @@ def ris_record(fields: dict[str, list[str]], *, where: str, line: int, number: i
         "file": where,
         "line": line,
     }
-    return Abstract(id=rid, text=text, title=text.split("\n", 1)[0], sections=sections, source="ris",
-                    metadata=metadata, has_abstract=has_abstract)
+    return Abstract(
+        id=rid,
+        text=text,
+        title=text.split("\n", 1)[0],
+        sections=sections,
+        source="ris",
+        metadata=metadata,
+        has_abstract=has_abstract,
+    )
 
 
-def iter_ris(stream: IO[bytes], where: str, *, stem: str, encoding: str = "utf-8"
-             ) -> Iterator[Abstract | Problem]:
+def iter_ris(
+    stream: IO[bytes], where: str, *, stem: str, encoding: str = "utf-8"
+) -> Iterator[Abstract | Problem]:
     """Yield one record per ``TY`` … ``ER`` block. Lines that are not ``XX  - `` tags continue the
     previous field (multi-line abstracts); text outside records (e.g. ``1.`` numbering) is ignored.
     A record containing an undecodable line is skipped with a ``Problem``."""
@@ -124,8 +139,11 @@ def iter_ris(stream: IO[bytes], where: str, *, stem: str, encoding: str = "utf-8
     def finish() -> Abstract | Problem:
         assert fields is not None
         if broken:
-            return Problem(f"{where}:{start}", "RIS record skipped: it contains text that is not "
-                           f"{encoding} (see the problem for that line)")
+            return Problem(
+                f"{where}:{start}",
+                "RIS record skipped: it contains text that is not "
+                f"{encoding} (see the problem for that line)",
+            )
         return ris_record(fields, where=where, line=start, number=number, stem=stem)
 
     for item in iter_lines(stream, where, encoding):
@@ -190,8 +208,15 @@ def medline_record(fields: dict[str, list[str]], *, where: str, line: int) -> Ab
         "file": where,
         "line": line,
     }
-    return Abstract(id=pmid, text=text, title=text.split("\n", 1)[0], sections=sections, source="medline",
-                    metadata=metadata, has_abstract=has_abstract)
+    return Abstract(
+        id=pmid,
+        text=text,
+        title=text.split("\n", 1)[0],
+        sections=sections,
+        source="medline",
+        metadata=metadata,
+        has_abstract=has_abstract,
+    )
 
 
 def iter_medline(stream: IO[bytes], where: str, *, encoding: str = "utf-8") -> Iterator[Abstract | Problem]:
@@ -204,7 +229,9 @@ def iter_medline(stream: IO[bytes], where: str, *, encoding: str = "utf-8") -> I
     def finish() -> Abstract | Problem:
         assert fields is not None
         if broken:
-            return Problem(f"{where}:{start}", f"MEDLINE record skipped: it contains text that is not {encoding}")
+            return Problem(
+                f"{where}:{start}", f"MEDLINE record skipped: it contains text that is not {encoding}"
+            )
         return medline_record(fields, where=where, line=start)
 
     for item in iter_lines(stream, where, encoding):
@@ -253,8 +280,12 @@ def txt_record(path: Path, raw: bytes, *, encoding: str = "utf-8") -> Abstract |
         content = raw.decode(encoding)
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        return Problem(f"{path}:{line}", f"not {encoding} text (byte 0x{raw[exc.start]:02x}); re-save the "
-                       "file as UTF-8 or pass an encoding", fatal_for_file=True)
+        return Problem(
+            f"{path}:{line}",
+            f"not {encoding} text (byte 0x{raw[exc.start]:02x}); re-save the "
+            "file as UTF-8 or pass an encoding",
+            fatal_for_file=True,
+        )
     text = content.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").rstrip()
     if not text.strip():
         return Abstract(id=path.stem, text="", source="txt", metadata={"file": str(path)}, has_abstract=False)
@@ -262,5 +293,12 @@ def txt_record(path: Path, raw: bytes, *, encoding: str = "utf-8") -> Abstract |
     sections: tuple[Section, ...] = ()
     if sep and body.strip():
         sections = (Section(label=None, start=len(title) + 1, end=len(text)),)
-    return Abstract(id=path.stem, text=text, title=title.strip() if sep else "", sections=sections,
-                    source="txt", metadata={"file": str(path)}, has_abstract=True)
+    return Abstract(
+        id=path.stem,
+        text=text,
+        title=title.strip() if sep else "",
+        sections=sections,
+        source="txt",
+        metadata={"file": str(path)},
+        has_abstract=True,
+    )

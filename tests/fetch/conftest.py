@@ -34,32 +34,47 @@ class Article:
 
 
 def article_xml(a: Article) -> str:
-    date_xml = (f"<PubDate><Year>{a.day.year}</Year><Month>{a.day.month:02d}</Month><Day>{a.day.day}</Day></PubDate>"
-                if a.day else "<PubDate><MedlineDate>undated</MedlineDate></PubDate>")
+    date_xml = (
+        f"<PubDate><Year>{a.day.year}</Year><Month>{a.day.month:02d}</Month><Day>{a.day.day}</Day></PubDate>"
+        if a.day
+        else "<PubDate><MedlineDate>undated</MedlineDate></PubDate>"
+    )
     abstract = f"<Abstract><AbstractText>{a.abstract}</AbstractText></Abstract>" if a.abstract else ""
-    return (f'<PubmedArticle><MedlineCitation Status="MEDLINE" Owner="NLM"><PMID Version="1">{a.pmid}</PMID>'
-            f"<Article><Journal><JournalIssue>{date_xml}</JournalIssue><Title>Test pain journal</Title></Journal>"
-            f"<ArticleTitle>{a.title}</ArticleTitle>{abstract}<Language>eng</Language></Article>"
-            f"</MedlineCitation></PubmedArticle>")
+    return (
+        f'<PubmedArticle><MedlineCitation Status="MEDLINE" Owner="NLM"><PMID Version="1">{a.pmid}</PMID>'
+        f"<Article><Journal><JournalIssue>{date_xml}</JournalIssue><Title>Test pain journal</Title></Journal>"
+        f"<ArticleTitle>{a.title}</ArticleTitle>{abstract}<Language>eng</Language></Article>"
+        f"</MedlineCitation></PubmedArticle>"
+    )
 
 
 def make_articles(n: int, start: int = 91000000, days: list[date] | None = None) -> list[Article]:
     out = []
     for i in range(n):
         day = days[i] if days else date(2015 + i % 8, 1 + i % 12, 1 + (i * 7) % 28)
-        out.append(Article(pmid=str(start + i), day=day, title=f"Trial {i} of analgesia for knee pain.",
-                           abstract=f"VAS fell by {i}.5 &#xb1; 1.{i % 10} cm in <i>n</i> = {20 + i} patients "
-                                    f"(P&lt;0.05)."))
+        out.append(
+            Article(
+                pmid=str(start + i),
+                day=day,
+                title=f"Trial {i} of analgesia for knee pain.",
+                abstract=f"VAS fell by {i}.5 &#xb1; 1.{i % 10} cm in <i>n</i> = {20 + i} patients "
+                f"(P&lt;0.05).",
+            )
+        )
     return out
 
 
 def epmc_result(i: int) -> dict[str, Any]:
     rec: dict[str, Any] = {
-        "id": str(92000000 + i), "source": "MED", "pmid": str(92000000 + i), "doi": f"10.9999/epmc.{i}",
+        "id": str(92000000 + i),
+        "source": "MED",
+        "pmid": str(92000000 + i),
+        "doi": f"10.9999/epmc.{i}",
         "title": f"Europe PMC trial {i} of <i>pain</i> relief.",
         "abstractText": f"<h4>Methods</h4>{30 + i} patients rated pain on an NRS.<h4>Results</h4>"
-                        f"NRS 3.{i} vs 5.{i}, p<0.05 at <1 week; m<sup>2</sup>.",
-        "pubYear": "2020", "language": "eng",
+        f"NRS 3.{i} vs 5.{i}, p<0.05 at <1 week; m<sup>2</sup>.",
+        "pubYear": "2020",
+        "language": "eng",
         "authorList": {"author": [{"fullName": "Tester A"}]},
         "journalInfo": {"journal": {"title": "Test Journal"}},
         "pubTypeList": {"pubType": ["Journal Article"]},
@@ -109,9 +124,11 @@ class FakeServer:
             self.histories[webenv] = [a.pmid for a in hits]
             extra = f"<QueryKey>1</QueryKey><WebEnv>{webenv}</WebEnv>"
         id_xml = "".join(f"<Id>{i}</Id>" for i in ids)
-        return (f'<?xml version="1.0" encoding="UTF-8"?><eSearchResult><Count>{len(hits)}</Count>'
-                f"<RetMax>{len(ids)}</RetMax><RetStart>0</RetStart>{extra}<IdList>{id_xml}</IdList>"
-                f"</eSearchResult>").encode()
+        return (
+            f'<?xml version="1.0" encoding="UTF-8"?><eSearchResult><Count>{len(hits)}</Count>'
+            f"<RetMax>{len(ids)}</RetMax><RetStart>0</RetStart>{extra}<IdList>{id_xml}</IdList>"
+            f"</eSearchResult>"
+        ).encode()
 
     def efetch(self, p: dict[str, str]) -> bytes:
         by_id = {a.pmid: a for a in self.articles}
@@ -123,7 +140,7 @@ class FakeServer:
                 return b"<eFetchResult><ERROR>Unable to obtain query #1</ERROR></eFetchResult>"
             start, count = int(p.get("retstart", 0)), int(p.get("retmax", 20))
             if start + count > self.cap:
-                return b"<eFetchResult><ERROR>Search Backend failed: cannot retrieve past the cap</ERROR></eFetchResult>"
+                return b"<eFetchResult><ERROR>Search Backend failed: past the cap</ERROR></eFetchResult>"
             wanted = history[start : start + count]
         body = "".join(article_xml(by_id[i]) for i in wanted if i in by_id)
         return f'<?xml version="1.0" ?>\n<PubmedArticleSet>\n{body}\n</PubmedArticleSet>\n'.encode()
@@ -135,12 +152,20 @@ class FakeServer:
         start = 0 if cursor == "*" else int(cursor.removeprefix("c"))
         page = self.epmc[start : start + size]
         nxt = f"c{start + len(page)}" if page else cursor
-        return json.dumps({
-            "version": "6.9", "hitCount": len(self.epmc), "nextCursorMark": nxt,
-            "request": {"queryString": p.get("query"), "resultType": p.get("resultType"),
-                        "cursorMark": cursor, "pageSize": size},
-            "resultList": {"result": page},
-        }).encode()
+        return json.dumps(
+            {
+                "version": "6.9",
+                "hitCount": len(self.epmc),
+                "nextCursorMark": nxt,
+                "request": {
+                    "queryString": p.get("query"),
+                    "resultType": p.get("resultType"),
+                    "cursorMark": cursor,
+                    "pageSize": size,
+                },
+                "resultList": {"result": page},
+            }
+        ).encode()
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -72,13 +72,19 @@ def test_core_record_with_headings_and_raw_less_than() -> None:
     rec = epmc_record(epmc_result(3))
     assert isinstance(rec, Abstract)
     assert rec.id == "92000003" and rec.source == "europepmc"
-    assert rec.text == ("Europe PMC trial 3 of pain relief.\nMethods: 33 patients rated pain on an NRS. "
-                        "Results: NRS 3.3 vs 5.3, p<0.05 at <1 week; m2.")
-    assert [(s.label, rec.text[s.start:s.end][:12]) for s in rec.sections] == [
-        ("Methods", "Methods: 33 "), ("Results", "Results: NRS")]
+    assert rec.text == (
+        "Europe PMC trial 3 of pain relief.\nMethods: 33 patients rated pain on an NRS. "
+        "Results: NRS 3.3 vs 5.3, p<0.05 at <1 week; m2."
+    )
+    assert [(s.label, rec.text[s.start : s.end][:12]) for s in rec.sections] == [
+        ("Methods", "Methods: 33 "),
+        ("Results", "Results: NRS"),
+    ]
     assert rec.metadata["doi"] == "10.9999/epmc.3" and rec.metadata["year"] == 2020
     preprint = epmc_record(epmc_result(4))
-    assert isinstance(preprint, Abstract) and preprint.id == "PPR:PPR904" and preprint.metadata["pmid"] is None
+    assert (
+        isinstance(preprint, Abstract) and preprint.id == "PPR:PPR904" and preprint.metadata["pmid"] is None
+    )
 
 
 def test_lite_record_has_no_abstract() -> None:

@@ -129,7 +129,8 @@ def test_fetch_pmids_reports_missing(server: FakeServer) -> None:
     items = list(client(server).fetch_pmids(["91000001", "91000001", "5", "91000002"]))
     assert [a.id for a in records(items)] == ["91000001", "91000002"]
     assert [str(p) for p in items if isinstance(p, Problem)] == [
-        "PMID 5: not returned by efetch (withdrawn or not in PubMed)"]
+        "PMID 5: not returned by efetch (withdrawn or not in PubMed)"
+    ]
     assert server.calls("efetch")[0]["id"] == "91000001,5,91000002"
 
 
@@ -189,9 +190,11 @@ def test_retry_policy_backoff_grows_and_is_capped() -> None:
 
 
 def test_parse_esearch_answer() -> None:
-    body = (b"<eSearchResult><Count>3</Count><RetMax>3</RetMax><QueryKey>1</QueryKey><WebEnv>MCID_9</WebEnv>"
-            b"<IdList><Id>1</Id><Id>2</Id><Id>3</Id></IdList><ErrorList><PhraseNotFound>zzz</PhraseNotFound>"
-            b"</ErrorList></eSearchResult>")
+    body = (
+        b"<eSearchResult><Count>3</Count><RetMax>3</RetMax><QueryKey>1</QueryKey><WebEnv>MCID_9</WebEnv>"
+        b"<IdList><Id>1</Id><Id>2</Id><Id>3</Id></IdList><ErrorList><PhraseNotFound>zzz</PhraseNotFound>"
+        b"</ErrorList></eSearchResult>"
+    )
     result = parse_esearch(body)
     assert (result.count, result.ids, result.webenv, result.query_key) == (3, ["1", "2", "3"], "MCID_9", "1")
     assert result.warnings == ["PhraseNotFound: zzz"]
