@@ -4,5 +4,7 @@ from extractor.nlp.components import (  # noqa: F401
     numbers,
     p_values,
     resolve,
+    sample_size,
+    scales,
     sentences,
 )
