@@ -10,13 +10,7 @@ import re
 from extractor.nlp.numbers import parse_number_words
 
 # words that cannot start or end an arm name
-_EDGE_STOP = frozenset("""
-a an the to of in into on at by for with without from or and either both each every all
-receive received receiving given were was be been being are is who which that this these those
-patients subjects participants women men children group groups arm arms treated allocated
-assigned randomized randomised randomly divided underwent using use used vs versus compared
-than as while whereas but also only then after before during plus n respectively
-""".split())
+_EDGE_STOP = frozenset(["a", "an", "the", "to", "of", "in", "into", "on", "at", "by", "for", "with", "without", "from", "or", "and", "either", "both", "each", "every", "all", "receive", "received", "receiving", "given", "were", "was", "be", "been", "being", "are", "is", "who", "which", "that", "this", "these", "those", "patients", "subjects", "participants", "women", "men", "children", "group", "groups", "arm", "arms", "treated", "allocated", "assigned", "randomized", "randomised", "randomly", "divided", "underwent", "using", "use", "used", "vs", "versus", "compared", "than", "as", "while", "whereas", "but", "also", "only", "then", "after", "before", "during", "plus", "n", "respectively"])
 _WORD_RE = re.compile(r"[A-Za-z0-9][\w+./'’-]*|\(|\)")
 _CLAUSE_BREAK = re.compile(r"[;:.!?\n]|,\s|\(|\)|\[|\]")
 

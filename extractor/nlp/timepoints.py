@@ -70,7 +70,7 @@ _LIST_RE = re.compile(
     rf"\b(?P<items>{_LIST_NUM}(?:\s*(?:,|and|&|or)\s*(?:and\s+)?{_LIST_NUM}){{1,12}})\s*-?\s*(?P<unit>{_UNIT})\b"
 )
 _UNIT_FIRST_LIST_RE = re.compile(
-    rf"\b(?P<unit>days?|weeks?|months?|years?|hours?|visits?)\s+(?P<items>\d+(?:\s*(?:,|and|&)\s*(?:and\s+)?\d+){{1,12}})\b"
+    r"\b(?P<unit>days?|weeks?|months?|years?|hours?|visits?)\s+(?P<items>\d+(?:\s*(?:,|and|&)\s*(?:and\s+)?\d+){1,12})\b"
 )
 _ELAPSED_RE = re.compile(rf"\b(?P<num>{_NUM})\s*-?\s*(?P<unit>{_UNIT})\b")
 _LABEL_RE = re.compile(

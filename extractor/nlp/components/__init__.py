@@ -7,4 +7,5 @@ from extractor.nlp.components import (  # noqa: F401
     sample_size,
     scales,
     sentences,
+    timepoints,
 )
