@@ -34,6 +34,9 @@ DEFAULT_PIPES: tuple[tuple[str, str | None], ...] = (
     ("extractor_sentences", None),
     ("extractor_numbers", None),
     ("extractor_p_values", "extractor.p_value_patterns.v1"),
+    ("extractor_pain_scales", "extractor.scale_patterns.v1"),
+    ("extractor_timepoints", None),
+    ("extractor_sample_size", "extractor.sample_size_patterns.v1"),
     ("extractor_resolve", None),
 )
 

@@ -4,5 +4,8 @@ from extractor.nlp.components import (  # noqa: F401
     numbers,
     p_values,
     resolve,
+    sample_size,
+    scales,
     sentences,
+    timepoints,
 )
