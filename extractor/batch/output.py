@@ -193,7 +193,9 @@ def compact(out: Path, journal: Journal) -> FinalInfo:
                 table = table.filter(pc.is_in(table.column("seq"), value_set=keep))
             info.records += len(kept)
             info.rows += table.num_rows
-            info.values += table.num_rows - pc.sum(pc.is_null(table.column("kind"))).as_py()
+            if table.num_rows == 0:
+                continue
+            info.values += table.num_rows - table.column("kind").null_count
             writer.write(table.select(columns).cast(schema))
         writer.close()
         _replace_into_place(tmp, out / VALUES_NAME)
