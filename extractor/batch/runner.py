@@ -59,6 +59,7 @@ from extractor.errors import InputError
 
 ENGINES = ("local", "dask")
 MANIFEST_EVERY_SECONDS = 60.0
+DASK_CONNECT_TIMEOUT = "20s"
 
 
 @dataclass(frozen=True)
@@ -276,7 +277,11 @@ def _run_inline(run: _Run) -> None:
 
 def _run_pool(run: _Run, workers: int) -> None:
     cfg = run.worker_config()
-    ctx = multiprocessing.get_context("spawn")  # fresh interpreters: no inherited locks or threads
+    # forkserver: workers are forked from a fresh single-threaded server that has already imported
+    # spaCy and the pipeline code (so each starts in a fraction of a second), and inherit neither
+    # this process's threads nor its open files (the output lock, the journal).
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["extractor.batch.worker", "extractor.nlp.pipeline"])
     limit = 2 * workers
     in_flight: set[Future[ChunkSummary]] = set()
 
@@ -312,7 +317,7 @@ def _run_dask(run: _Run, workers: int, scheduler: str | None) -> None:
     cluster: Any = None
     if scheduler:
         try:
-            client = dist.Client(scheduler, timeout="30s")
+            client = dist.Client(scheduler, timeout=DASK_CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as exc:
             raise InputError(f"--scheduler {scheduler}: cannot connect to the Dask scheduler ({exc})") \
                 from exc

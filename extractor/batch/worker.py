@@ -235,18 +235,39 @@ class WorkerConfig:
 _CONFIG: WorkerConfig | None = None
 
 
-def _watch_parent(parent: int) -> None:
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs. A killed process stays a zombie until its parent reaps it, and a
+    parent such as ``subprocess.run`` may wait for our end of its output pipe first: a zombie
+    counts as dead, or the two would wait for each other."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            state = fh.read().rsplit(b")", 1)[-1].split()[0]
+        return state not in (b"Z", b"X")
+    except (OSError, IndexError):
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _watch_coordinator(coordinator: int, parent: int) -> None:
     while True:
         time.sleep(0.5)
-        if os.getppid() != parent:  # the coordinator died (e.g. SIGKILL): stop at once
+        # the coordinator died (e.g. SIGKILL), or our parent (the fork server) did: stop at once
+        if os.getppid() != parent or not _alive(coordinator):
             os._exit(1)
 
 
-def init_pool_worker(config: WorkerConfig, parent_pid: int) -> None:
-    """Initializer of a local worker process: load the pipeline once, exit if the parent dies."""
+def init_pool_worker(config: WorkerConfig, coordinator_pid: int) -> None:
+    """Initializer of a local worker process: load the pipeline once; exit if the run dies."""
     global _CONFIG
     _CONFIG = config
-    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="parent-watch").start()
+    threading.Thread(target=_watch_coordinator, args=(coordinator_pid, os.getppid()), daemon=True,
+                     name="coordinator-watch").start()
     pipeline(config.model)
 
 

@@ -155,7 +155,7 @@ def dump(tmp_path_factory: pytest.TempPathFactory) -> Dump:
     return write_dump(tmp_path_factory.mktemp("dump"))
 
 
-def run_cli(*args: str | Path, env: dict[str, str] | None = None, timeout: float = 120
+def run_cli(*args: str | Path, env: dict[str, str] | None = None, timeout: float = 60
             ) -> subprocess.CompletedProcess[str]:
     import os
 
