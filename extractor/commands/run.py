@@ -29,8 +29,8 @@ def register(app: typer.Typer) -> None:
                  "JSONL, CSV, RIS, MEDLINE, Europe PMC, .txt. Later files win for the same id.")],
         out: Annotated[Path, typer.Option(
             "--out", "-o", help="Output folder (created; re-running the same command resumes it).")],
-        workers: Annotated[int, typer.Option(
-            "--workers", "-w", min=1, help="Worker processes (default: the CPUs available).")] = 0,
+        workers: Annotated[int | None, typer.Option(
+            "--workers", "-w", min=1, help="Worker processes (default: the CPUs available).")] = None,
         engine: Annotated[str, typer.Option(
             "--engine", help="local: worker processes on this machine; dask: a Dask cluster.")] = "local",
         scheduler: Annotated[str | None, typer.Option(
