@@ -284,3 +284,59 @@ def test_workers_default_and_env(tmp_path: Path) -> None:
     from extractor.commands.run import _default_workers
 
     assert _default_workers() == len(os.sched_getaffinity(0))
+
+
+def test_folders_empty_files_and_bad_checksums(dump: Dump, tmp_path: Path) -> None:
+    """A folder is read like iter_source reads it (sorted, md5 files passed over); an empty
+    PubmedArticleSet is a finished file with no chunk; a file whose .md5 does not match fails."""
+    from extractor.batch.chunks import expand_sources
+    from extractor.batch.synth import write_pubmed_xml
+
+    folder = tmp_path / "mirror"
+    (folder / "z").mkdir(parents=True)
+    (folder / "z" / "pubmed26n0002.xml.gz").write_bytes(dump.update1.read_bytes())
+    (folder / "pubmed26n0001.xml.gz").write_bytes(dump.baseline.read_bytes())
+    (folder / "pubmed26n0001.xml.gz.md5").write_text("MD5(pubmed26n0001.xml.gz)= " + "0" * 32 + "\n")
+    write_pubmed_xml(folder / "pubmed26n0000.xml", [])
+    (folder / ".hidden.jsonl").write_text("{}\n", encoding="utf-8")
+    files = expand_sources([folder])
+    assert [Path(f.path).name for f in files] == ["pubmed26n0000.xml", "pubmed26n0001.xml.gz",
+                                                  "pubmed26n0002.xml.gz"]
+    out = tmp_path / "out"
+    result = run_batch(opts([folder], out))
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert [(f["items"], f["chunks"]) for f in manifest["files"]] == [(0, 0), (1, 1), (14, 2)]
+    assert result.complete and result.failed == 1
+    assert any("MD5 mismatch" in p for p in result.problems)
+    assert result.totals["read"] == 14
+
+
+def test_progress_bar_shows_rate_and_eta(dump: Dump, tmp_path: Path) -> None:
+    """On a terminal the bar shows records/s and, once the total is estimated, an ETA."""
+    import fcntl
+    import struct
+    import subprocess
+    import termios
+
+    from tests.batch.conftest import EXTRACTOR, REPO
+
+    primary, replica = os.openpty()
+    fcntl.ioctl(replica, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+    proc = subprocess.Popen([*EXTRACTOR, "run", *map(str, dump.files), "--out", str(tmp_path / "out"),
+                             "--workers", "1", "--chunk-size", "3"], stdout=replica, stderr=replica, cwd=REPO)
+    os.close(replica)
+    chunks = []
+    while True:
+        try:
+            data = os.read(primary, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    assert proc.wait(60) == 0
+    screen = b"".join(chunks).decode("utf-8", "replace").replace("\r", "\n")
+    bars = [line for line in screen.splitlines() if line.startswith("run:") and "rec/s" in line]
+    assert bars, screen
+    assert any("<" in line and "%|" in line for line in bars), bars  # elapsed<remaining, percentage
+    assert "60/60" in bars[-1] and "extracted" in bars[-1]
