@@ -27,6 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,7 @@ from extractor.batch.worker import (
     process_chunk,
     process_file,
 )
-from extractor.errors import InputError
+from extractor.errors import ExtractionError, InputError
 
 ENGINES = ("local", "dask")
 MANIFEST_EVERY_SECONDS = 60.0
@@ -301,6 +302,10 @@ def _run_pool(run: _Run, workers: int) -> None:
                     drain(limit - 1)
                     in_flight.add(pool.submit(pool_process_chunk, chunk))
             drain(0)
+        except BrokenProcessPool as exc:
+            raise ExtractionError(
+                "a worker process died (killed, or out of memory?); the chunks finished before are kept: "
+                "run the same command again to resume") from exc
         except BaseException:
             for fut in in_flight:
                 fut.cancel()
@@ -376,6 +381,10 @@ def run_batch(opts: BatchOptions, on_start: Callable[[bool, int], None] | None =
         journal = Journal(out / JOURNAL_NAME)
         try:
             resumed = journal.start(job, files)
+            missing = [part for *_, part, _c, _p, _s in journal.chunk_rows() if not (out / part).exists()]
+            if missing:
+                raise InputError(f"{out}: {len(missing)} partition file(s) recorded as done are missing "
+                                 f"(e.g. {missing[0]}); use --restart to run the job again")
             run = _Run(opts, out, journal, files)
             if on_start is not None:
                 on_start(resumed, len(run.pending))

@@ -204,12 +204,14 @@ def process_chunk(nlp: Any, chunk: ChunkInput, out_dir: Path, batch_size: int = 
 # One pipeline per worker process
 
 
-_PIPELINES: dict[str, Any] = {}
+_PIPELINES: dict[tuple[str, int], Any] = {}
 
 
 def pipeline(model: str | None) -> Any:
-    """The pipeline for ``model`` (None: the built-in rules), loaded once per process."""
-    key = model or ""
+    """The pipeline for ``model`` (None: the built-in rules), loaded once per process (and per
+    thread: a Dask worker may run several tasks at once, and a pipeline is not shared between
+    threads)."""
+    key = (model or "", threading.get_ident())
     nlp = _PIPELINES.get(key)
     if nlp is None:
         from extractor.nlp import load_pipeline

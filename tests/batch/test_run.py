@@ -340,3 +340,12 @@ def test_progress_bar_shows_rate_and_eta(dump: Dump, tmp_path: Path) -> None:
     assert bars, screen
     assert any("<" in line and "%|" in line for line in bars), bars  # elapsed<remaining, percentage
     assert "60/60" in bars[-1] and "extracted" in bars[-1]
+
+
+def test_a_lost_partition_is_reported(dump: Dump, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_batch(opts([dump.jsonl], out))
+    next((out / "parts").glob("*.parquet")).unlink()
+    with pytest.raises(InputError, match="missing.*--restart"):
+        run_batch(opts([dump.jsonl], out))
+    assert run_batch(opts([dump.jsonl], out, restart=True)).complete
