@@ -5,22 +5,70 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Any
 
+import numpy as np
+from spacy.attrs import IDX, SENT_START
 from spacy.tokens import Doc
+
+
+def sentence_bounds(doc: Doc, text: str) -> list[tuple[int, int]]:
+    """Character offsets of the sentences (from the SENT_START annotation, without per-token
+    Python work); the whole text when the doc has no sentence boundaries."""
+    n = len(doc)
+    if n == 0:
+        return [(0, len(text))]
+    arr = doc.to_array([SENT_START, IDX]).astype(np.int64)
+    starts = np.flatnonzero(arr[:, 0] == 1).tolist()
+    if not starts or starts[0] != 0:
+        starts = [0, *starts]
+    idx = arr[:, 1]
+    bounds: list[tuple[int, int]] = []
+    for k, tok in enumerate(starts):
+        last = (starts[k + 1] if k + 1 < len(starts) else n) - 1
+        end_tok = doc[last]
+        bounds.append((int(idx[tok]), int(idx[last]) + len(end_tok)))
+    return bounds
+
+
+SHARED_KEY = "extractor.shared"
+
+
+def shared(doc: Doc) -> dict[str, Any]:
+    """Text and sentence offsets of ``doc``, computed once per doc and shared by the components.
+
+    ``Doc.text`` joins every token in Python, so it is worth computing once. The cache is a
+    JSON-safe dict in ``doc.user_data`` (so a half-processed doc still serialises); it is checked
+    against the doc's length and removed by ``extractor_resolve``.
+    """
+    cached = doc.user_data.get(SHARED_KEY)
+    n = len(doc)
+    has_sents = doc.has_annotation("SENT_START")
+    if isinstance(cached, dict) and cached.get("n_tokens") == n:
+        if cached.get("sents") == has_sents:
+            return cached
+        text = str(cached["text"])
+    else:
+        text = doc.text
+    bounds = sentence_bounds(doc, text) if has_sents else [(0, len(text))]
+    cached = {"n_tokens": n, "sents": has_sents, "text": text, "bounds": [list(b) for b in bounds]}
+    doc.user_data[SHARED_KEY] = cached
+    return cached
+
+
+def doc_text(doc: Doc) -> str:
+    return str(shared(doc)["text"])
 
 
 class DocContext:
     """The text of a doc with its sentence offsets, for building provenance quickly."""
 
-    __slots__ = ("text", "sent_starts", "sent_ends")
+    __slots__ = ("text", "lower", "sent_starts", "sent_ends")
 
     def __init__(self, doc: Doc) -> None:
-        self.text = doc.text
-        if doc.has_annotation("SENT_START"):
-            bounds = [(s.start_char, s.end_char) for s in doc.sents]
-        else:
-            bounds = [(0, len(self.text))]
-        self.sent_starts = [b[0] for b in bounds]
-        self.sent_ends = [b[1] for b in bounds]
+        data = shared(doc)
+        self.text: str = data["text"]
+        self.lower = self.text.lower()
+        self.sent_starts = [b[0] for b in data["bounds"]]
+        self.sent_ends = [b[1] for b in data["bounds"]]
 
     def sentence_index(self, char: int) -> int:
         return max(0, bisect_right(self.sent_starts, char) - 1)

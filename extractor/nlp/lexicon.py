@@ -70,3 +70,20 @@ def doc_about_pain(lower_text: str, min_mentions: int = 2) -> bool:
         if count >= min_mentions:
             return True
     return False
+
+
+_ACRONYM_DEF_RE = re.compile(r"\b((?:[A-Za-z-]+\s+){0,4}?(?:pain|ache|headache|neuralgia|dysmenorrhea)\w*"
+                             r"(?:\s+[A-Za-z-]+){0,2})\s*\(\s*([A-Z][A-Za-z0-9-]{1,9})\s*\)")
+
+
+def pain_acronyms(text: str) -> frozenset[str]:
+    """Acronyms an abstract defines for a pain condition: "postmastectomy pain syndrome (PMPS)",
+    "low back pain (LBP)" → {"PMPS", "LBP"} (matched later as whole words, case-sensitive)."""
+    if "(" not in text:
+        return frozenset()
+    out = set()
+    for m in _ACRONYM_DEF_RE.finditer(text):
+        acr = m.group(2)
+        if acr.upper() == acr or sum(c.isupper() for c in acr) >= 2:
+            out.add(acr)
+    return frozenset(out)

@@ -33,7 +33,7 @@ SECTION_LABELS = (
 
 _BOUNDARY_RE = re.compile(
     rf"""
-    (?P<stop>[.!?]+)["'”’)\]]*[ \t]*(?:\n\s*|[ \t]+)(?=[A-Z0-9(\["“'‘•])   # full stop + space
+    (?P<stop>[.!]+|\?(?=["'”’)\]]*\s+[A-Z]))["'”’)\]]*[ \t]*(?:\n\s*|[ \t]+)(?=[A-Z0-9(\["“'‘•])  # stop + space
   | (?P<colon>[.:;])[ \t]*\n\s*(?=\S)                                     # line break after . :
   | (?<=[a-z0-9)%\]])[ \t]+(?=(?:{SECTION_LABELS})(?:[ \t]*:|[ \t]+[A-Z(]))  # "... pain METHODS We"
   | (?<=[a-z0-9)%\]])[ \t]*\n\s*(?=(?:{SECTION_LABELS})\b)                  # line break + label
@@ -79,3 +79,18 @@ def sentence_starts(text: str) -> list[int]:
         return starts
     starts = sorted(set(starts))
     return starts
+
+
+BACKGROUND_SECTIONS = frozenset({"BACKGROUND", "OBJECTIVE", "OBJECTIVES", "AIM", "AIMS", "PURPOSE",
+                                 "INTRODUCTION", "CONTEXT"})
+_LABEL_RE = re.compile(rf"\b({SECTION_LABELS})\b(?=\s*[:.]|\s+[A-Z(])")
+
+
+def section_of(text: str, pos: int) -> str | None:
+    """The upper-case section label of a structured abstract in force at ``pos`` (None if none)."""
+    label = None
+    for m in _LABEL_RE.finditer(text, 0, pos + 1):
+        label = m.group(1)
+    if label is None:
+        return None
+    return label.split()[0] if label.startswith("BACKGROUND") else label

@@ -10,6 +10,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
+from extractor.nlp.context import doc_text
 from extractor.nlp.numbers import Number, find_numbers
 
 RULE_DIGITS = "numbers.digits.v1"
@@ -23,10 +24,10 @@ def number_flags(n: Number) -> str:
 
 def numbers_from_doc(doc: Doc) -> list[Number]:
     """Rebuild the :class:`Number` list stored by ``extractor_numbers`` (or find them now)."""
+    text = doc_text(doc)
     stored = doc._.numbers
     if stored is None:
-        return find_numbers(doc.text)
-    text = doc.text
+        return find_numbers(text)
     return [Number(s, e, float(v), text[s:e], "i" in f, "w" in f, "s" in f, "p" in f, "e" in f)
             for s, e, v, f in stored]
 
@@ -37,7 +38,7 @@ class NumberNormalizer(RuleComponent):
         super().__init__(nlp, name, span_key=span_key, scorer=scorer, word_numbers=word_numbers)
 
     def match(self, doc: Doc) -> list[Number]:
-        found = find_numbers(doc.text)
+        found = find_numbers(doc_text(doc))
         if not self.cfg.get("word_numbers", True):
             found = [n for n in found if not n.words]
         return found

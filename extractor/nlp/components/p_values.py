@@ -21,7 +21,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
-from extractor.nlp.context import DocContext, add_candidates
+from extractor.nlp.context import DocContext, add_candidates, doc_text
 from extractor.nlp.numbers import find_numbers
 from extractor.nlp.rules import Rule
 
@@ -108,7 +108,7 @@ class PValueExtractor(RuleComponent):
                 or any(rx.search(pre) for rx in self._before))
 
     def match(self, doc: Doc) -> list[PMatch]:
-        text = doc.text
+        text = doc_text(doc)
         if "p" not in text and "P" not in text and "<" not in text:
             return []
         found: list[PMatch] = []

@@ -33,7 +33,7 @@ class ProportionExtractor(RuleComponent):
                    if c.get("kind") in ("p_value", "timepoint", "score")]
         timepoints = [TimeInfo(c["start"], c["end"], c["timepoint"], c.get("days"), c.get("group", -1),
                                c.get("tp_kind", "")) for c in cands if c.get("kind") == "timepoint"]
-        return self._finder.find(doc.text, ctx.sentences(), numbers_from_doc(doc), blocked, timepoints)
+        return self._finder.find(ctx.text, ctx.sentences(), numbers_from_doc(doc), blocked, timepoints)
 
     def set_annotations(self, doc: Doc, matches: list[ProportionValue]) -> None:
         ctx = DocContext(doc)

@@ -19,7 +19,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
-from extractor.nlp.context import DocContext, add_candidates
+from extractor.nlp.context import DocContext, add_candidates, doc_text
 from extractor.nlp.lexicon import NON_PAIN_TARGET_LOWER_RE, PAIN_LOWER_RE, doc_about_pain
 from extractor.nlp.rules import Rule
 from extractor.records import SCALES
@@ -54,7 +54,7 @@ class PainScaleMatcher(RuleComponent):
         self._compiled = compiled
 
     def match(self, doc: Doc) -> list[ScaleMatch]:
-        text = doc.text
+        text = doc_text(doc)
         lower = text.lower()
         found: list[tuple[ScaleMatch, Rule]] = []
         taken: list[tuple[int, int]] = []

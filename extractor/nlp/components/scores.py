@@ -34,7 +34,7 @@ class ScoreExtractor(RuleComponent):
         timepoints = [TimeInfo(c["start"], c["end"], c["timepoint"], c.get("days"), c.get("group", -1),
                                c.get("tp_kind", "")) for c in cands if c.get("kind") == "timepoint"]
         scales = [ScaleInfo(c["start"], c["end"], c["scale"]) for c in cands if c.get("kind") == "scale"]
-        values = self._finder.find(doc.text, ctx.sentences(), numbers_from_doc(doc), blocked,
+        values = self._finder.find(ctx.text, ctx.sentences(), numbers_from_doc(doc), blocked,
                                    timepoints, scales)
         return finalize(values)
 

@@ -14,13 +14,13 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
-from extractor.nlp.context import DocContext, add_candidates
+from extractor.nlp.context import DocContext, add_candidates, doc_text
 from extractor.nlp.timepoints import TimePoint, find_timepoints
 
 
 class TimepointExtractor(RuleComponent):
     def match(self, doc: Doc) -> list[TimePoint]:
-        return find_timepoints(doc.text)
+        return find_timepoints(doc_text(doc))
 
     def set_annotations(self, doc: Doc, matches: list[TimePoint]) -> None:
         ctx = DocContext(doc)
