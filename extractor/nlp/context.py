@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import weakref
 from bisect import bisect_right
 from typing import Any
 
 import numpy as np
 from spacy.attrs import IDX, SENT_START
 from spacy.tokens import Doc
+
+from extractor.nlp.tokenizer import SOURCE_TEXT
 
 
 def sentence_bounds(doc: Doc, text: str) -> list[tuple[int, int]]:
@@ -29,28 +32,33 @@ def sentence_bounds(doc: Doc, text: str) -> list[tuple[int, int]]:
     return bounds
 
 
-SHARED_KEY = "extractor.shared"
+SHARED_KEY = "extractor.shared"  # kept for compatibility: older docs may carry it in user_data
+
+_SHARED: weakref.WeakKeyDictionary[Doc, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 def shared(doc: Doc) -> dict[str, Any]:
     """Text and sentence offsets of ``doc``, computed once per doc and shared by the components.
 
-    ``Doc.text`` joins every token in Python, so it is worth computing once. The cache is a
-    JSON-safe dict in ``doc.user_data`` (so a half-processed doc still serialises); it is checked
-    against the doc's length and removed by ``extractor_resolve``.
+    ``Doc.text`` joins every token in Python, so the text is taken from the clinical tokenizer's
+    record of it when available (else computed once). The cache lives beside the doc in a weak
+    mapping (nothing is added to the doc) and is checked against the doc's length and sentence
+    annotation.
     """
-    cached = doc.user_data.get(SHARED_KEY)
+    cached = _SHARED.get(doc)
     n = len(doc)
     has_sents = doc.has_annotation("SENT_START")
-    if isinstance(cached, dict) and cached.get("n_tokens") == n:
-        if cached.get("sents") == has_sents:
+    if cached is not None and cached["n_tokens"] == n:
+        if cached["sents"] == has_sents:
             return cached
         text = str(cached["text"])
     else:
-        text = doc.text
+        text = SOURCE_TEXT.get(doc)
+        if text is None or (n and len(text) != doc[-1].idx + len(doc[-1].text_with_ws)):
+            text = doc.text
     bounds = sentence_bounds(doc, text) if has_sents else [(0, len(text))]
-    cached = {"n_tokens": n, "sents": has_sents, "text": text, "bounds": [list(b) for b in bounds]}
-    doc.user_data[SHARED_KEY] = cached
+    cached = {"n_tokens": n, "sents": has_sents, "text": text, "bounds": bounds}
+    _SHARED[doc] = cached
     return cached
 
 

@@ -87,3 +87,21 @@ def pain_acronyms(text: str) -> frozenset[str]:
         if acr.upper() == acr or sum(c.isupper() for c in acr) >= 2:
             out.add(acr)
     return frozenset(out)
+
+
+# Literal stems whose absence means an abstract says nothing about pain (checked with ``in``,
+# which is far cheaper than any regular expression).
+PAIN_STEMS: tuple[str, ...] = (
+    "pain", "analges", "headache", "backache", "toothache", " ache", "migrain", " sore",
+    "tender", "hurt", "colic", "neuralg",
+    "dysmenorr", "cramp", "odynia", "algia", "sciatica", "nocicept", "spid", "totpar",
+    "visual analog", "rating scale", "discomfort",
+)
+
+
+def mentions_pain(lower_text: str) -> bool:
+    """Could this (lower-cased) abstract report a pain outcome at all?"""
+    for stem in PAIN_STEMS:
+        if stem in lower_text:
+            return True
+    return False

@@ -68,6 +68,10 @@ WORD_NUMBER_RE = re.compile(
     rf"(?<![\w-])(?:{_WORD})(?:(?:[ \t]*-[ \t]*|[ \t]+(?:and[ \t]+)?)(?:{_WORD}))*(?![\w])",
     re.IGNORECASE,
 )
+# the same on lower-cased text (several times faster than IGNORECASE); offsets are unchanged
+# because lower-casing keeps the length of these ASCII words
+_WORD_NUMBER_LOWER_RE = re.compile(
+    rf"(?<![\w-])(?:{_WORD})(?:(?:[ \t]*-[ \t]*|[ \t]+(?:and[ \t]+)?)(?:{_WORD}))*(?![\w])")
 _WORD_PIECE_RE = re.compile(rf"(?:{_WORD})", re.IGNORECASE)
 
 
@@ -153,6 +157,7 @@ _DIGIT_RE = re.compile(
     """,
     re.VERBOSE,
 )
+_NOT_INT_RE = re.compile(r"[.·]|(?<!\d),|,(?!\d{3}(?!\d))")
 _PERCENT_RE = re.compile(r"\s?(?:%|per\s?cent\b|pct\b)", re.IGNORECASE)
 _SIGN_CHARS = "-−+"
 _SIGN_SOFT = "–"  # en dash: a sign only right after an opening bracket, '=' or ':'
@@ -216,7 +221,7 @@ def parse_number(text: str) -> float | None:
     return n.value
 
 
-def find_numbers(text: str) -> list[Number]:
+def find_numbers(text: str, lower: str | None = None) -> list[Number]:
     """Every number in ``text``, in order, with offsets (see the module docstring)."""
     out: list[Number] = []
     for m in _DIGIT_RE.finditer(text):
@@ -228,8 +233,11 @@ def find_numbers(text: str) -> list[Number]:
                 is_int, sci = False, True
             else:
                 assert raw_num is not None
-                value = _parse_digits(raw_num)
-                is_int = not re.search(r"[.·]|(?<!\d),|,(?!\d{3}(?!\d))", raw_num)
+                if raw_num.isdigit():
+                    value, is_int = float(raw_num), True
+                else:
+                    value = _parse_digits(raw_num)
+                    is_int = not _NOT_INT_RE.search(raw_num)
                 sci = False
                 if m.group("exp"):
                     exp = m.group("exp")
@@ -246,12 +254,14 @@ def find_numbers(text: str) -> list[Number]:
             if text[s] in "-−–":
                 value = -value
             start, signed = s, True
-        pm = _PERCENT_RE.match(text, end)
-        out.append(Number(start, end, value + 0.0, text[start:end], is_int, False, signed,
-                          pm is not None, sci))
-    for m in WORD_NUMBER_RE.finditer(text):
+        nxt = text[end:end + 1]
+        pm = nxt == "%" or (nxt in " \u00a0\u2009pP" and _PERCENT_RE.match(text, end) is not None)
+        out.append(Number(start, end, value + 0.0, text[start:end], is_int, False, signed, pm, sci))
+    lower = text.lower() if lower is None else lower
+    word_re = _WORD_NUMBER_LOWER_RE if len(lower) == len(text) else WORD_NUMBER_RE
+    for m in word_re.finditer(lower if word_re is _WORD_NUMBER_LOWER_RE else text):
         base = m.start()
-        for a, b, v in parse_number_words(m.group(0)):
+        for a, b, v in parse_number_words(text[m.start():m.end()]):
             start, end = base + a, base + b
             pm = _PERCENT_RE.match(text, end)
             out.append(Number(start, end, float(v), text[start:end], True, True, False,

@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -198,7 +199,9 @@ class ScoreFinder:
              blocked: Sequence[tuple[int, int]], timepoints: Sequence[TimeInfo],
              scales: Sequence[ScaleInfo]) -> list[ScoreValue]:
         lower = text.lower()
-        if self.pain_re.search(lower) is None:
+        # every pain cue of the abstract, found once; sentences look them up by position
+        cue_starts = [m.start() for m in self.pain_re.finditer(lower)]
+        if not cue_starts:
             return []
         doc_scales = sorted({s.scale for s in scales if s.scale != "unspecified"})
         accepted = frozenset(s.scale for s in scales)
@@ -208,7 +211,8 @@ class ScoreFinder:
         prev_had_scores = False
         for s_start, s_end in sentences:
             sent_lower = lower[s_start:s_end]
-            pain_here = self.pain_re.search(sent_lower) is not None
+            k = bisect_left(cue_starts, s_start)
+            pain_here = k < len(cue_starts) and cue_starts[k] < s_end
             if not pain_here:
                 # "Corresponding numbers in the control group were 4.7, 4.7, 4.8 and 4.9"
                 if not (prev_had_scores and re.search(

@@ -15,12 +15,14 @@ Thin and other Unicode spaces are whitespace tokens, as spaCy does for any non-A
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 import spacy
 from spacy.lang.en import English
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
+from spacy.tokens import Doc
 from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
 
 # Operators and spread markers that should always stand alone next to numbers.
@@ -61,12 +63,27 @@ def clinical_punctuation(nlp: Language) -> tuple[list[str], list[str], list[str]
     return prefixes, suffixes, infixes
 
 
+# The text each doc was made from, for as long as the doc lives. ``Doc.text`` rebuilds the string
+# token by token in Python, which costs as much as a component; the components read it from here
+# (see ``extractor.nlp.context``). Nothing is stored on the doc itself.
+SOURCE_TEXT: weakref.WeakKeyDictionary[Doc, str] = weakref.WeakKeyDictionary()
+
+
+class ClinicalTokenizer(Tokenizer):
+    """spaCy's tokenizer, remembering the text of every doc it makes (see ``SOURCE_TEXT``)."""
+
+    def __call__(self, text: str) -> Doc:
+        doc = super().__call__(text)
+        SOURCE_TEXT[doc] = text
+        return doc
+
+
 def make_clinical_tokenizer(nlp: Language) -> Tokenizer:
     """Build the tokenizer for ``nlp`` (its vocab, exceptions and URL matcher are kept)."""
     prefixes, suffixes, infixes = clinical_punctuation(nlp)
     defaults = nlp.Defaults
     rules = dict(defaults.tokenizer_exceptions or {})
-    return Tokenizer(
+    return ClinicalTokenizer(
         nlp.vocab,
         rules=rules,
         prefix_search=compile_prefix_regex(prefixes).search,

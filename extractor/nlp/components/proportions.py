@@ -15,6 +15,7 @@ from spacy.tokens import Doc
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
 from extractor.nlp.components.numbers import numbers_from_doc
 from extractor.nlp.context import DocContext, add_candidates
+from extractor.nlp.lexicon import mentions_pain
 from extractor.nlp.proportions import ProportionFinder, ProportionValue
 from extractor.nlp.rules import Rule
 from extractor.nlp.scores import TimeInfo
@@ -28,6 +29,8 @@ class ProportionExtractor(RuleComponent):
 
     def match(self, doc: Doc) -> list[ProportionValue]:
         ctx = DocContext(doc)
+        if self.cfg.get("require_pain", True) and not mentions_pain(ctx.lower):
+            return []
         cands = doc._.candidates or []
         blocked = [(c["start"], c["end"]) for c in cands
                    if c.get("kind") in ("p_value", "timepoint", "score")]
@@ -55,11 +58,12 @@ class ProportionExtractor(RuleComponent):
     requires=["doc._.numbers", "doc._.candidates", "token.is_sent_start"],
     default_config={
         "span_key": "extractor.proportions",
+        "require_pain": True,
         "scorer": {"@scorers": "extractor.spans_scorer.v1", "span_key": "extractor.proportions"},
     },
     default_score_weights={"spans_extractor.proportions_f": 1.0},
 )
-def make_proportions(nlp: Language, name: str, span_key: str,
+def make_proportions(nlp: Language, name: str, span_key: str, require_pain: bool,
                      scorer: Scorer | None) -> ProportionExtractor:
     """Responder proportions (rules in ``patterns/proportions.jsonl``)."""
-    return ProportionExtractor(nlp, name, span_key=span_key, scorer=scorer)
+    return ProportionExtractor(nlp, name, span_key=span_key, scorer=scorer, require_pain=require_pain)

@@ -56,7 +56,7 @@ class Resolver(RuleComponent):
 
     def set_annotations(self, doc: Doc, matches: list[dict[str, Any]]) -> None:
         doc._.extractions = matches
-        doc.user_data.pop(SHARED_KEY, None)  # the per-doc cache of the components
+        doc.user_data.pop(SHARED_KEY, None)  # an older version cached text on the doc
 
 
 @Language.factory(

@@ -17,6 +17,7 @@ from spacy.tokens import Doc
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
 from extractor.nlp.components.numbers import numbers_from_doc
 from extractor.nlp.context import DocContext, add_candidates
+from extractor.nlp.lexicon import mentions_pain
 from extractor.nlp.rules import Rule
 from extractor.nlp.scores import ScaleInfo, ScoreFinder, ScoreValue, TimeInfo, finalize
 
@@ -29,6 +30,8 @@ class ScoreExtractor(RuleComponent):
 
     def match(self, doc: Doc) -> list[ScoreValue]:
         ctx = DocContext(doc)
+        if self.cfg.get("require_pain", True) and not mentions_pain(ctx.lower):
+            return []
         cands = doc._.candidates or []
         blocked = [(c["start"], c["end"]) for c in cands if c.get("kind") in ("p_value", "timepoint")]
         timepoints = [TimeInfo(c["start"], c["end"], c["timepoint"], c.get("days"), c.get("group", -1),
@@ -64,10 +67,11 @@ class ScoreExtractor(RuleComponent):
     requires=["doc._.numbers", "doc._.candidates", "token.is_sent_start"],
     default_config={
         "span_key": "extractor.scores",
+        "require_pain": True,
         "scorer": {"@scorers": "extractor.spans_scorer.v1", "span_key": "extractor.scores"},
     },
     default_score_weights={"spans_extractor.scores_f": 1.0},
 )
-def make_scores(nlp: Language, name: str, span_key: str, scorer: Scorer | None) -> ScoreExtractor:
+def make_scores(nlp: Language, name: str, span_key: str, require_pain: bool, scorer: Scorer | None) -> ScoreExtractor:
     """Pain-score values (rules in ``patterns/scores.jsonl`` and :mod:`extractor.nlp.scores`)."""
-    return ScoreExtractor(nlp, name, span_key=span_key, scorer=scorer)
+    return ScoreExtractor(nlp, name, span_key=span_key, scorer=scorer, require_pain=require_pain)
