@@ -109,6 +109,8 @@ class DocContext:
 
 def add_candidates(doc: Doc, items: list[dict[str, Any]]) -> None:
     """Append candidate dicts to ``doc._.candidates``."""
-    if doc._.candidates is None:
-        doc._.candidates = []
-    doc._.candidates.extend(items)
+    current = doc._.candidates
+    if current is None or not isinstance(current, list):  # None, or a tuple after DocBin
+        doc._.candidates = list(current or ()) + items
+    else:
+        current.extend(items)

@@ -64,14 +64,15 @@ _TENS = {
 }
 _SCALES = {"hundred": 100, "thousand": 1000}
 _WORD = "|".join(sorted([*_UNITS, *_TENS, *_SCALES], key=len, reverse=True))
+_HYPHENS = "-\u2010\u2011\u2012\u2013"  # hyphen-minus, hyphen, non-breaking hyphen, figure dash, en dash
 WORD_NUMBER_RE = re.compile(
-    rf"(?<![\w-])(?:{_WORD})(?:(?:[ \t]*-[ \t]*|[ \t]+(?:and[ \t]+)?)(?:{_WORD}))*(?![\w])",
+    rf"(?<![\w-])(?:{_WORD})(?:(?:[ \t]*[{_HYPHENS}][ \t]*|[ \t]+(?:and[ \t]+)?)(?:{_WORD}))*(?![\w])",
     re.IGNORECASE,
 )
 # the same on lower-cased text (several times faster than IGNORECASE); offsets are unchanged
 # because lower-casing keeps the length of these ASCII words
 _WORD_NUMBER_LOWER_RE = re.compile(
-    rf"(?<![\w-])(?:{_WORD})(?:(?:[ \t]*-[ \t]*|[ \t]+(?:and[ \t]+)?)(?:{_WORD}))*(?![\w])")
+    rf"(?<![\w-])(?:{_WORD})(?:(?:[ \t]*[{_HYPHENS}][ \t]*|[ \t]+(?:and[ \t]+)?)(?:{_WORD}))*(?![\w])")
 _WORD_PIECE_RE = re.compile(rf"(?:{_WORD})", re.IGNORECASE)
 
 
@@ -173,6 +174,8 @@ def _sign_before(text: str, start: int) -> int:
     before = text[start - 2] if start >= 2 else ""
     if c == _SIGN_SOFT:
         return start - 1 if before in "([=:" else -1
+    if before == "/" and start >= 3 and text[start - 3] == "+":
+        return -1  # "5.3+/-1.2": the "-" belongs to "+/-"
     if before == "" or before in " \t\n([{=:;,<>≤≥/" or before in _NBSP:
         # "0 -9"? a hyphen preceded by a number and a space then glued to the next number is
         # still a range in spaced (tokenised) texts such as "260 - 320"; we only reject when

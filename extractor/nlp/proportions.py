@@ -305,7 +305,9 @@ class ProportionFinder:
 
     @staticmethod
     def _percent_after(text: str, pos: int, s_end: int, at: Any, used: set[int]) -> tuple[float | None, int]:
-        m = re.match(rf"{_SP}*[;,]?{_SP}*[(\[]?{_SP}*", text[pos:min(s_end, pos + 8)])
+        m = re.match(rf"{_SP}*(?:(?:patients|subjects|participants|women|men|children|cases|pts|infants|"
+                     rf"volunteers){_SP}*)?[;,]?{_SP}*[(\[]?{_SP}*", text[pos:min(s_end, pos + 30)],
+                     re.IGNORECASE)
         if m:
             p = at(pos + m.end())
             if p is not None and p.percent and 0 <= p.value <= 100:

@@ -23,7 +23,7 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -126,6 +126,8 @@ _COMPARE_RE = re.compile(
     rf"(?P<conj>vs\.?|versus|v\.?|compared\s+(?:with|to)|against|and|or){_SP}*[(\[]?{_SP}*"
     rf"(?:[A-Za-z][\w+-]*{_SP}+){{0,3}}")
 _RANGE_AFTER_RE = re.compile(r"\s*(?:-|–|to)\s*\d")
+_CHANGED_BY_RE = re.compile(r"\b(?:decreas|reduc|declin|improv|increas|fell|dropped|lowered|diminish)\w*\s+"
+                            r"(?:significantly\s+|on\s+average\s+)?by\s+(?:an?\s+)?(?:(?:mean|average)\s+(?:of\s+)?)?$")
 _RANGE_SECOND_RE = re.compile(r"\d\s*%?\s*(?:-|–|to)\s*$")
 # acronyms in the pain-cue lexicon that name a scale: they count only if that scale is in pain use
 _ACRONYM_SCALE = {"vas": "VAS", "nrs": "NRS", "nprs": "NRS", "vrs": "VRS", "fps": "FPS", "fps-r": "FPS",
@@ -192,6 +194,10 @@ class ScoreFinder:
         self.change_noun_re = re.compile(lex["change_noun"])
         self.summary_re = re.compile(lex["summary"])
         self.share_re = re.compile(lex["share"])
+        # per-document state, reset by ``find``
+        self._sentence_end: dict[int, int] = {}
+        self._cue_cache_key: tuple[int, int] | None = None
+        self._cue_cache: tuple[list[int], list[int]] = ([], [])
 
     # -- entry point --------------------------------------------------------------------------
 
@@ -203,6 +209,8 @@ class ScoreFinder:
         cue_starts = [m.start() for m in self.pain_re.finditer(lower)]
         if not cue_starts:
             return []
+        self._sentence_end = dict(sentences)
+        self._cue_cache_key = None
         doc_scales = sorted({s.scale for s in scales if s.scale != "unspecified"})
         accepted = frozenset(s.scale for s in scales)
         named_scales = [s for s in scales if s.scale != "unspecified"]
@@ -574,7 +582,7 @@ class ScoreFinder:
                        inherited: bool, skip: Sequence[tuple[int, int]],
                        accepted: frozenset[str], scale_spans: Sequence[ScaleInfo]) -> bool:
         """Is the value a pain score? The nearest measure named before it decides."""
-        window = lower[s_start:v.value_start]
+        cues = self._sentence_cues(lower, s_start, accepted, skip, scale_spans)
 
         def pain_cues(seg: str, base: int) -> list[int]:
             out = []
@@ -589,11 +597,11 @@ class ScoreFinder:
             return [base + m.end() for m in self.other_re.finditer(seg)
                     if not any(a <= base + m.start() < b for a, b in skip)]
 
-        pains = pain_cues(window, s_start)
-        pains += [sc.end for sc in scale_spans if s_start <= sc.start < v.value_start and sc.end <= v.value_start]
-        others = other_cues(window, s_start)
-        last_pain = max(pains) if pains else -1
-        last_other = max(others) if others else -1
+        # the last cue of each kind ending before the value (cue ends are sorted)
+        k = bisect_right(cues[0], v.value_start) - 1
+        last_pain = cues[0][k] if k >= 0 else -1
+        k = bisect_right(cues[1], v.value_start) - 1
+        last_other = cues[1][k] if k >= 0 else -1
         v.features["pain_cue_distance"] = v.value_start - last_pain if last_pain >= 0 else None
         clause = self._clause(lower, s_start, v.value_start)
         if self.share_re.search(clause) is not None and not self.pain_re.search(
@@ -624,6 +632,29 @@ class ScoreFinder:
         if last_pain < 0:
             return inherited and last_other < 0
         return False
+
+    def _sentence_cues(self, lower: str, s_start: int, accepted: frozenset[str],
+                       skip: Sequence[tuple[int, int]], scale_spans: Sequence[ScaleInfo]
+                       ) -> tuple[list[int], list[int]]:
+        """End offsets of the pain cues and of the other-measure cues of the sentence at
+        ``s_start``, found once per sentence (values look them up by position)."""
+        if self._cue_cache_key == (id(lower), s_start):
+            return self._cue_cache
+        s_end = lower.find(". ", s_start)
+        s_end = len(lower) if s_end < 0 else s_end + 1
+        s_end = self._sentence_end.get(s_start, s_end)
+        pains = []
+        for m in self.pain_re.finditer(lower, s_start, s_end):
+            scale = _ACRONYM_SCALE.get(m.group(0))
+            if scale is not None and scale not in accepted:
+                continue  # "VAS" for nausea: not a pain scale in this abstract
+            pains.append(m.end())
+        pains += [sc.end for sc in scale_spans if s_start <= sc.start < s_end]
+        others = [m.end() for m in self.other_re.finditer(lower, s_start, s_end)
+                  if not any(a <= m.start() < b for a, b in skip)]
+        self._cue_cache_key = (id(lower), s_start)
+        self._cue_cache = (sorted(pains), sorted(others))
+        return self._cue_cache
 
     @staticmethod
     def _last(rx: re.Pattern[str], s: str) -> int:
@@ -713,7 +744,8 @@ class ScoreFinder:
                 pass
             return m is not None and re.search(r"\d", s[m.end():]) is None
 
-        change = bool(v.features.get("change")) or no_number_between(self.change_noun_re, clause)
+        change = (bool(v.features.get("change")) or no_number_between(self.change_noun_re, clause)
+                  or _CHANGED_BY_RE.search(near) is not None)
         if change:
             last_change = self._last(self.change_re, clause)
             if re.search(r"\bfrom\b(?![\s-]+baseline)", clause[last_change:]) or re.search(r"\bto\s*$", near):

@@ -30,9 +30,9 @@ SUBPATTERNS: dict[str, str] = {
     "OP": (r"(?P<op><\s*or\s*=|>\s*or\s*=|<\s*=|>\s*=|=<|=>|=\s+<|=\s+>|≤|≥|⩽|⩾|≦|≧|<|>|=|"
            r"\?(?=\s*0?[.·]\d)|less\s+than(?:\s+or\s+equal\s+to)?|greater\s+than|lower\s+than|"
            r"smaller\s+than|(?:values?\s+)?(?:of|was|were|is|equal\s+to))"),
-    "NUM": (r"(?P<num>(?:\d+(?:[.·,]\d+)?|[.·]\d+)"
-            r"(?:\s?[x×]\s?10\s?(?:\^\s?|\(\s?)?[-−–]\s?\d+\)?|[eE][-−]\d+)?"
-            r"|10\s?(?:\^|\()\s?[-−–]\s?\d+\)?)"),
+    "NUM": (r"(?P<num>10\s?(?:\^|\()\s?[-−–]\s?\d+\)?|10[⁻][⁰¹²³⁴⁵⁶⁷⁸⁹]+"
+            r"|(?:\d+(?:[.·,]\d+)?|[.·]\d+)"
+            r"(?:\s?[x×]\s?10\s?(?:\^\s?|\(\s?)?[-−–]\s?\d+\)?|\s?[x×]\s?10[⁻][⁰¹²³⁴⁵⁶⁷⁸⁹]+|[eE][-−]\d+)?)"),
     "QUAL": (r"(?:[ \t\u00a0\u2009\u202f]*(?:for|of)[ \t\u00a0\u2009\u202f]+"
              r"(?:linear\s+)?(?:trend|interaction|heterogeneity|difference|non-?inferiority|"
              r"superiority|equivalence)"

@@ -78,6 +78,8 @@ _IN_GROUP = _InGroup()
 _ARM_RULE_CLASS = {"n_equals": 0, "groups_of": 0, "each_group": 0, "respectively": 0, "group_of": 1,
                    "count_in_group": 1, "sum_split": 2}
 _N_EQ_ARM_RE = re.compile(r"(?:[(\[]\s*|,\s*|;\s*|:\s*)?\bn\s*[=:]\s*$")
+_OUTCOME_LOCUS_RE = re.compile(r"\b(?:occurred|observed|seen|noted|reported|found|developed|recorded|"
+                               r"experienced|present)\s+(?:\w+\s+)?(?:in|among|by)\s+(?:the\s+|only\s+)?$")
 _SPREAD_BEFORE_RE = re.compile(r"[±]\s*$|\(\s*$")
 _PERSON_NEAR_AFTER_RE = re.compile(r"\s*(?:[a-z]+\s+)?(?:" + PERSON_NOUNS + r")")
 _LETTER_AFTER_RE = re.compile(r"\s+[A-Za-z]")
@@ -216,7 +218,7 @@ class SampleSizeExtractor(RuleComponent):
                 self._n_eq.append((r["id"], re.compile(expand(r["pattern"])), conf))
             elif kind == "cue":
                 scope = str(r.get("scope", "sentence"))
-                if scope not in ("before", "after", "after_long", "sentence", "noun", "span",
+                if scope not in ("before", "before_raw", "after", "after_long", "sentence", "noun", "span",
                                  "sentence_index", "position"):
                     raise ValueError(f"{self.name}: rule {r['id']}: unknown scope {scope!r}")
                 self._cues.append((r["id"], scope, float(r.get("weight", 0.0)),
@@ -253,11 +255,12 @@ class SampleSizeExtractor(RuleComponent):
             if 1900 <= num.value <= 2030 and not _YEAR_PERSON_RE.match(lower, num.end):
                 continue  # a calendar year
             cand: Candidate | None = None
-            if person_ahead:
+            verb_ahead = "were " in ahead[:30] or "was " in ahead[:30]
+            if person_ahead or verb_ahead:
                 for rule_id, rx, _conf in self._count:
                     m = rx.match(lower, num.end)
                     if m:
-                        cand = Candidate(num, num.start, m.end(), rule_id, m.group("noun"))
+                        cand = Candidate(num, num.start, m.end(), rule_id, m.group("noun") or None)
                         break
             if cand is None and (_UNIT_AFTER.match(lower, num.end) or _NON_PERSON_AFTER.match(lower, num.end)):
                 continue
@@ -303,8 +306,12 @@ class SampleSizeExtractor(RuleComponent):
     def _score(self, cand: Candidate, lower: str, ctx: DocContext, lo: int, hi: int,
                next_number: int) -> None:
         s_start, s_end = ctx.sentence_at(cand.start)
-        # cue windows stop at the neighbouring counts: their words describe them, not this one
-        before = lower[max(s_start, lo, cand.start - 90):cand.start]
+        # cue windows stop at the neighbouring counts: their words describe them, not this one; the
+        # "before" window also stops at the last comma or conjunction ("310 were screened and |150")
+        before_raw = lower[max(s_start, lo, cand.start - 90):cand.start]
+        cut = max(before_raw.rfind(", "), before_raw.rfind(" and "), before_raw.rfind(";"),
+                  before_raw.rfind(": "))
+        before = before_raw[cut + 2:] if cut >= 0 else before_raw
         after_long = lower[cand.end:max(cand.end, min(s_end, hi, cand.end + 80))]
         after = after_long[:max(0, next_number - cand.end)]
         span = lower[cand.number.end:cand.end]
@@ -314,8 +321,8 @@ class SampleSizeExtractor(RuleComponent):
         feats: dict[str, Any] = {"n": int(cand.number.value), "rule": cand.rule_id,
                                  "words": cand.number.words, "noun": cand.noun or "",
                                  "sentence_index": ctx.sentence_index(cand.start)}
-        windows = {"before": before, "after": after, "after_long": after_long, "span": span,
-                   "sentence": sentence}
+        windows = {"before": before, "before_raw": before_raw, "after": after, "after_long": after_long,
+                   "span": span, "sentence": sentence}
         for rule_id, scope, weight, rx, triggers in self._cues:
             window = windows.get(scope)
             if window is not None and triggers and not any(t in window for t in triggers):
@@ -323,6 +330,8 @@ class SampleSizeExtractor(RuleComponent):
                 continue
             if scope == "before":
                 hit = rx.search(before) is not None
+            elif scope == "before_raw":
+                hit = rx.search(before_raw) is not None
             elif scope == "after":
                 hit = rx.search(after) is not None
             elif scope == "after_long":
@@ -374,14 +383,18 @@ class SampleSizeExtractor(RuleComponent):
         for arm_set in sets:
             if len(arm_set) < 2:
                 continue
-            if total is not None and any(a.n >= total for a in arm_set):
+            # an arm cannot be bigger than the whole sample (but it may be the count that was
+            # wrongly taken as the whole sample: same offset)
+            if total is not None and headline is not None and any(
+                    a.n > total or (a.n == total and a.start != headline.start) for a in arm_set):
                 continue
             good.append(arm_set)
         if not good:
             return []
 
         def rank(arm_set: list[ArmSizeMatch]) -> tuple[int, int, int, int]:
-            adds_up = total is not None and sum(a.n for a in arm_set) == total
+            adds_up = total is not None and sum(a.n for a in arm_set) == total and \
+                all(a.start != headline.start for a in arm_set if headline is not None)
             right_k = k_groups is not None and len(arm_set) == k_groups
             rule_class = _ARM_RULE_CLASS.get(arm_set[0].rule_id.split(".")[-2], 1)
             return (rule_class, 0 if adds_up else 1, 0 if right_k else 1, arm_set[0].start)
@@ -541,6 +554,8 @@ class SampleSizeExtractor(RuleComponent):
             if re.match(r"\s*\(\s*[\d.]+\s*%", lower[num.end:num.end + 12]) or \
                     re.match(r"\s*(?:out\s+)?of\s+\d", lower[num.end:num.end + 12]):
                 continue  # "8 (19.5%) in group 1": an outcome count
+            if _OUTCOME_LOCUS_RE.search(lower, max(0, num.start - 30), num.start):
+                continue  # "nausea occurred in 12 patients in the placebo group": an outcome count
             sentence = lower[slice(*ctx.sentence_at(num.start))]
             if not re.search(r"randomi|assign|allocat|divided|received|receiving|treated|enrol|includ|"
                              r"consist|compris|underwent|given|group|arm", sentence):
