@@ -28,7 +28,8 @@ NON_PAIN_TARGETS = (
     r"quality\s+of\s+(?:life|sleep|recovery)|well-being|wellbeing|global\s+assessment|"
     r"disease\s+activity|stiffness|spasticity|tremor|dysphagia|swallow\w*|voice|"
     r"dyspepsia|heartburn|bloating|flatulence|congestion|rhinorrh\w*|sneez\w*|cough\w*|"
-    r"difficulty|ease|preference|acceptab\w*|tolerab\w*|confidence|knowledge|fear"
+    r"difficult\w*|eas(?:e|ier|iest|y)|preference|acceptab\w*|tolerab\w*|confidence|knowledge|fear|perception|"
+    r"physicians?|global|dyspnea|breath\w*|hunger|mood|comfort\w*"
 )
 NON_PAIN_TARGET_LOWER_RE = re.compile(rf"\b(?:{NON_PAIN_TARGETS})\b")
 

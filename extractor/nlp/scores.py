@@ -126,8 +126,11 @@ _COMPARE_RE = re.compile(
     rf"(?P<conj>vs\.?|versus|v\.?|compared\s+(?:with|to)|against|and|or){_SP}*[(\[]?{_SP}*"
     rf"(?:[A-Za-z][\w+-]*{_SP}+){{0,3}}")
 _RANGE_AFTER_RE = re.compile(r"\s*(?:-|–|to)\s*\d")
+_CLAUSE_END_RE = re.compile(r"\)[^(]*(?:\band\b|,)|\b[Pp]\s*[<=>≤≥]")
+_OPERATOR_BEFORE_RE = re.compile(r"(?:[<>≤≥]|=<|>=)\s*$")
+_FREE_DIGIT_RE = re.compile(r"(?<![a-z])\d")  # a number, not the digit of a label like "T0"
 _CHANGED_BY_RE = re.compile(r"\b(?:decreas|reduc|declin|improv|increas|fell|dropped|lowered|diminish)\w*\s+"
-                            r"(?:significantly\s+|on\s+average\s+)?by\s+(?:an?\s+)?(?:(?:mean|average)\s+(?:of\s+)?)?$")
+                            r"(?:[a-z-]+\s+){0,4}?by\s+(?:an?\s+)?(?:(?:mean|average)\s+(?:of\s+)?)?$")
 _RANGE_SECOND_RE = re.compile(r"\d\s*%?\s*(?:-|–|to)\s*$")
 # acronyms in the pain-cue lexicon that name a scale: they count only if that scale is in pain use
 _ACRONYM_SCALE = {"vas": "VAS", "nrs": "NRS", "nprs": "NRS", "vrs": "VRS", "fps": "FPS", "fps-r": "FPS",
@@ -224,7 +227,7 @@ class ScoreFinder:
             if not pain_here:
                 # "Corresponding numbers in the control group were 4.7, 4.7, 4.8 and 4.9"
                 if not (prev_had_scores and re.search(
-                        r"\b(?:correspond\w*|respective\w*|similarly|whereas|while|control|placebo)\b",
+                        r"\b(?:correspond\w*|respective\w*|similarly|whereas|while|control|placebo|scores?)\b",
                         sent_lower)):
                     prev_had_scores = False
                     continue
@@ -293,7 +296,8 @@ class ScoreFinder:
             for v in out:
                 if self.summary_re.search(lower, s_start, v.value_start):
                     v.features["summary"] = True
-        return [v for v in out if not self._excluded_value(text, lower, v)]
+        return [v for v in out if not self._excluded_value(text, lower, v)
+                and not _OPERATOR_BEFORE_RE.search(lower, max(s_start, v.value_start - 6), v.value_start)]
 
     def _rule(self, name: str) -> tuple[str, float]:
         return self.rule_ids.get(name, f"score.{name}.v1"), self.confidence.get(name, 0.6)
@@ -621,8 +625,10 @@ class ScoreFinder:
                 return False  # "duration of chest pain", "time to pain relief": not a pain score
             return True
         if last_pain >= 0 and last_other - last_pain <= 45 and re.match(
-                r"pain\w*\s+(?:[\w-]+\s+){0,3}?(?:on|during|with|at|in|upon|after|related\s+to|"
-                r"associated\s+with)\b", lower[last_pain:last_other + 1]):
+                r"\w*\s+(?:[\w-]+\s+){0,3}?(?:related\s+to|associated\s+with|(?:on|during|with|at|upon|after)\s+"
+                r"(?:[\w-]+\s+){0,2}?(?:movement|motion|flexion|extension|rest|cough\w*|walking|activity|"
+                r"exercise|abduction|rotation|swallowing|injection|insertion|mobili\w+|function))",
+                lower[last_pain:last_other + 1]):
             return True  # "pain on movement", "pain related to flexion"
         # "a 59% decrease in perceived pain score": the measure is named right after the value
         ahead = lower[v.end:v.end + 45]
@@ -742,7 +748,9 @@ class ScoreFinder:
             m = None
             for m in rx.finditer(s):
                 pass
-            return m is not None and re.search(r"\d", s[m.end():]) is None
+            if m is None or re.search(r"\bno\s+(?:\w+\s+)?$", s[max(0, m.start() - 25):m.start()]):
+                return False  # "no mean differences were found": not a difference value
+            return _FREE_DIGIT_RE.search(s, m.end()) is None
 
         change = (bool(v.features.get("change")) or no_number_between(self.change_noun_re, clause)
                   or _CHANGED_BY_RE.search(near) is not None)
@@ -758,7 +766,10 @@ class ScoreFinder:
         hint = v.features.get("stat_hint")
         is_median = median_pos > mean_pos or (median_pos < 0 and mean_pos < 0 and
                                              (hint == "median" or v.spread == "iqr"))
-        if self.summary_re.search(clause) or v.features.get("summary") or v.unit == "%" and (change or diff):
+        summary = self.summary_re.search(clause) is not None or bool(v.features.get("summary"))
+        if summary and (mean_pos > self._last(self.summary_re, clause) or median_pos >= 0):
+            summary = False  # "least squares mean [SEM]" of a summed score: a mean
+        if summary or (v.unit == "%" and (change or diff)):
             v.stat = "other"
         elif diff and not level:
             v.stat = "mean_difference"
@@ -794,7 +805,8 @@ class ScoreFinder:
                 continue
             nxt_start = values[i + 1].value_start if i + 1 < len(values) else s_end
             after = [t for t in tps if v.end <= t.start < nxt_start and t.group < 0
-                     and t.start - v.end <= 60 and ";" not in text[v.end:t.start]]
+                     and t.start - v.end <= 60 and ";" not in text[v.end:t.start]
+                     and not _CLAUSE_END_RE.search(text, v.end, t.start)]
             if after and re.search(r"\b(?:at|after|on|by|in|during|within|over|post\w*)\s+(?:the\s+)?\S*\s*$",
                                    lower[max(s_start, after[0].start - 25):after[0].start] + " ") is not None:
                 t = after[0]
@@ -865,7 +877,8 @@ def _stat_groups(text: str, values: list[ScoreValue]) -> list[list[ScoreValue]]:
     for v in values:
         if groups:
             gap = text[groups[-1][-1].end:v.start]
-            if len(gap) <= 80 and not re.search(r"\d|;", gap) and re.search(
+            gap_no_p = re.sub(r"[Pp]\s*[<=>≤≥]\s*0?[.·]\d+|\(\s*95\s*%[^)]*\)", " ", gap)
+            if len(gap) <= 90 and not re.search(r"(?<![a-z])\d", gap_no_p) and re.search(
                     r"\b(?:vs\.?|versus|compared\s+(?:with|to)|relative\s+to|than|and|while|whereas)\b", gap):
                 groups[-1].append(v)
                 continue

@@ -34,6 +34,11 @@ class ScaleMatch:
     confidence: float
 
 
+_REST_MOVEMENT_RE = re.compile(
+    r"[^.;]{0,15}?\b(?:at|on|during|with)\s+(?:rest|movement|mobili[sz]ation|cough\w*|walking|"
+    r"deep\s+breathing|swallowing|injection)\b")
+
+
 class PainScaleMatcher(RuleComponent):
     rules_name = "scales"
 
@@ -79,14 +84,7 @@ class PainScaleMatcher(RuleComponent):
             if context == "pain_near":
                 ok = PAIN_LOWER_RE.search(lower, max(0, sm.start - 60), sm.end + 20) is not None
             elif context == "pain":
-                s, e = ctx.sentence_at(sm.start)
-                if PAIN_LOWER_RE.search(lower, s, e) is not None:
-                    ok = True
-                else:
-                    # no pain word here: still a pain scale in an abstract about pain, unless
-                    # the scale is said to measure something else
-                    ok = (doc_about_pain(lower) and
-                          NON_PAIN_TARGET_LOWER_RE.search(lower, s, e) is None)
+                ok = self._pain_use(lower, ctx, sm)
             else:
                 ok = True
             judged.append((sm, r, ok))
@@ -98,6 +96,33 @@ class PainScaleMatcher(RuleComponent):
             weak = [sm for sm, r, ok in judged if r.get("weak") and ok]
             keep = weak or [sm for sm, r, ok in judged if r.get("fallback") and ok]
         return keep
+
+    @staticmethod
+    def _pain_use(lower: str, ctx: DocContext, sm: ScaleMatch) -> bool:
+        """Does this mention measure pain? The nearest of a pain word and another target (nausea,
+        anxiety, satisfaction, quality of life...) within its sentence decides; with neither in
+        the sentence, a scale counts in an abstract that talks about pain."""
+        s, e = ctx.sentence_at(sm.start)
+        if "pain" in lower[sm.start:sm.end] or _REST_MOVEMENT_RE.match(lower, sm.end, min(e, sm.end + 40)):
+            return True  # "visual analogue pain scale", "VAS scores at rest and on coughing"
+
+        def nearest(rx: re.Pattern[str]) -> int | None:
+            best: int | None = None
+            for m in rx.finditer(lower, s, e):
+                if sm.start <= m.start() < sm.end:
+                    continue  # a word inside the mention itself ("visual analogue discomfort scale")
+                d = sm.start - m.end() if m.end() <= sm.start else m.start() - sm.end
+                if best is None or d < best:
+                    best = d
+            return best
+
+        pain = nearest(PAIN_LOWER_RE)
+        other = nearest(NON_PAIN_TARGET_LOWER_RE)
+        if pain is not None:
+            return other is None or pain <= other or pain <= 25
+        if other is not None:
+            return False
+        return doc_about_pain(lower, 1)
 
     def set_annotations(self, doc: Doc, matches: list[ScaleMatch]) -> None:
         ctx = DocContext(doc)
