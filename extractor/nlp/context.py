@@ -66,6 +66,16 @@ def doc_text(doc: Doc) -> str:
     return str(shared(doc)["text"])
 
 
+def doc_mentions_pain(doc: Doc) -> bool:
+    """``lexicon.mentions_pain`` of the doc's text, computed once per doc."""
+    from extractor.nlp.lexicon import mentions_pain
+
+    data = shared(doc)
+    if "mentions_pain" not in data:
+        data["mentions_pain"] = mentions_pain(data.get("lower") or str(data["text"]).lower())
+    return bool(data["mentions_pain"])
+
+
 class DocContext:
     """The text of a doc with its sentence offsets, for building provenance quickly."""
 
@@ -74,7 +84,10 @@ class DocContext:
     def __init__(self, doc: Doc) -> None:
         data = shared(doc)
         self.text: str = data["text"]
-        self.lower = self.text.lower()
+        lower = data.get("lower")
+        if lower is None:
+            lower = data["lower"] = self.text.lower()
+        self.lower: str = lower
         self.sent_starts = [b[0] for b in data["bounds"]]
         self.sent_ends = [b[1] for b in data["bounds"]]
 

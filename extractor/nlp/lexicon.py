@@ -99,10 +99,6 @@ PAIN_STEMS: tuple[str, ...] = (
     "visual analog", "rating scale", "discomfort",
 )
 
-
 def mentions_pain(lower_text: str) -> bool:
     """Could this (lower-cased) abstract report a pain outcome at all?"""
-    for stem in PAIN_STEMS:
-        if stem in lower_text:
-            return True
-    return False
+    return any(stem in lower_text for stem in PAIN_STEMS)

@@ -139,6 +139,7 @@ _SUP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 _NBSP = "\u00a0\u2009\u202f\u2007"
 _DIGIT_RE = re.compile(
     r"""
+    (?=[0-9.·])                                   # (lets the regex engine skip ahead fast)
     (?<![\w.·])                                   # not inside a word or another number
     (?:
         (?P<sci_only>10\s?(?:\^\s?|\(\s?)[-−–]\s?\d+\)?|10[⁻][⁰¹²³⁴⁵⁶⁷⁸⁹]+)  # 10^-4, 10(-4), 10⁻⁴
@@ -161,6 +162,7 @@ _DIGIT_RE = re.compile(
 _NOT_INT_RE = re.compile(r"[.·]|(?<!\d),|,(?!\d{3}(?!\d))")
 _PERCENT_RE = re.compile(r"\s?(?:%|per\s?cent\b|pct\b)", re.IGNORECASE)
 _SIGN_CHARS = "-−+"
+_ANY_SIGN = "-−+–"
 _SIGN_SOFT = "–"  # en dash: a sign only right after an opening bracket, '=' or ':'
 
 
@@ -227,39 +229,40 @@ def parse_number(text: str) -> float | None:
 def find_numbers(text: str, lower: str | None = None) -> list[Number]:
     """Every number in ``text``, in order, with offsets (see the module docstring)."""
     out: list[Number] = []
+    append = out.append
     for m in _DIGIT_RE.finditer(text):
-        start, end = m.start(), m.end()
-        raw_num = m.group("num")
-        try:
-            if m.group("sci_only"):
-                value = 10.0 ** _parse_exp(m.group("sci_only")[2:])
-                is_int, sci = False, True
-            else:
-                assert raw_num is not None
-                if raw_num.isdigit():
-                    value, is_int = float(raw_num), True
+        start, end = m.span()
+        sci_only, raw_num, exp = m.group("sci_only", "num", "exp")
+        if raw_num is not None and exp is None and raw_num.isdigit() and len(raw_num) <= 15:
+            value, is_int, sci = float(raw_num), True, False  # the common case: plain digits
+        else:
+            try:
+                if sci_only:
+                    value = 10.0 ** _parse_exp(sci_only[2:])
+                    is_int, sci = False, True
                 else:
+                    assert raw_num is not None
                     value = _parse_digits(raw_num)
                     is_int = not _NOT_INT_RE.search(raw_num)
-                sci = False
-                if m.group("exp"):
-                    exp = m.group("exp")
-                    e = _parse_exp(exp[1:] if exp[0] in "eE" else exp.split("10", 1)[1])
-                    value = value * 10.0 ** e
-                    is_int, sci = False, True
-        except (ValueError, OverflowError):
-            continue
-        if not math.isfinite(value) or abs(value) > MAX_ABS_VALUE:
-            continue
+                    sci = False
+                    if exp:
+                        e = _parse_exp(exp[1:] if exp[0] in "eE" else exp.split("10", 1)[1])
+                        value = value * 10.0 ** e
+                        is_int, sci = False, True
+            except (ValueError, OverflowError):
+                continue
+            if not math.isfinite(value) or abs(value) > MAX_ABS_VALUE:
+                continue
         signed = False
-        s = _sign_before(text, start)
-        if s >= 0:
-            if text[s] in "-−–":
-                value = -value
-            start, signed = s, True
+        if start and text[start - 1] in _ANY_SIGN:
+            s = _sign_before(text, start)
+            if s >= 0:
+                if text[s] in "-−–":
+                    value = -value
+                start, signed = s, True
         nxt = text[end:end + 1]
         pm = nxt == "%" or (nxt in " \u00a0\u2009pP" and _PERCENT_RE.match(text, end) is not None)
-        out.append(Number(start, end, value + 0.0, text[start:end], is_int, False, signed, pm, sci))
+        append(Number(start, end, value + 0.0, text[start:end], is_int, False, signed, pm, sci))
     lower = text.lower() if lower is None else lower
     word_re = _WORD_NUMBER_LOWER_RE if len(lower) == len(text) else WORD_NUMBER_RE
     for m in word_re.finditer(lower if word_re is _WORD_NUMBER_LOWER_RE else text):

@@ -143,6 +143,8 @@ class PValueExtractor(RuleComponent):
         return found
 
     def set_annotations(self, doc: Doc, matches: list[PMatch]) -> None:
+        if not matches:
+            return
         ctx = DocContext(doc)
         items: list[dict[str, Any]] = []
         for p in matches:

@@ -14,8 +14,7 @@ from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
 from extractor.nlp.components.numbers import numbers_from_doc
-from extractor.nlp.context import DocContext, add_candidates
-from extractor.nlp.lexicon import mentions_pain
+from extractor.nlp.context import DocContext, add_candidates, doc_mentions_pain
 from extractor.nlp.proportions import ProportionFinder, ProportionValue
 from extractor.nlp.rules import Rule
 from extractor.nlp.scores import TimeInfo
@@ -29,7 +28,7 @@ class ProportionExtractor(RuleComponent):
 
     def match(self, doc: Doc) -> list[ProportionValue]:
         ctx = DocContext(doc)
-        if self.cfg.get("require_pain", True) and not mentions_pain(ctx.lower):
+        if self.cfg.get("require_pain", True) and not doc_mentions_pain(doc):
             return []
         cands = doc._.candidates or []
         blocked = [(c["start"], c["end"]) for c in cands
@@ -39,6 +38,8 @@ class ProportionExtractor(RuleComponent):
         return self._finder.find(ctx.text, ctx.sentences(), numbers_from_doc(doc), blocked, timepoints)
 
     def set_annotations(self, doc: Doc, matches: list[ProportionValue]) -> None:
+        if not matches:
+            return
         ctx = DocContext(doc)
         items: list[dict[str, Any]] = [{
             "kind": "proportion", "what": p.what, "arm": p.arm, "timepoint": p.timepoint,

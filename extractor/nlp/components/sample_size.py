@@ -88,9 +88,9 @@ _OUTCOME_COUNT_RE = re.compile(
     r"[^.;]{0,40}?\b(?:had|developed|experienced|reported|achieved|showed|required|died|complained|suffered|"
     r"obtain\w*|failed|needed|noted|were\s+observed|were\s+followed|occurred|withdr\w+|dropped|"
     r"discontinued|excluded|lost)\b")
-_ALLOCATION_SENTENCE_RE = re.compile(
-    r"randomi|assign|allocat|divid|group|arm\b|receiv|treated|versus|\bvs\b|control|placebo|each|enrol|"
-    r"includ|consist|compris|;")
+_ALLOCATION_WORDS = ("randomi", "assign", "allocat", "divid", "group", "arm", "receiv", "treated",
+                     "versus", " vs", "control", "placebo", "each", "enrol", "includ", "consist", "compris",
+                     ";")
 _RATIO_AFTER_RE = re.compile(r"\s?:\s?\d")
 _RATIO_BEFORE_RE = re.compile(r"\d\s?:\s?$")
 _RANGE_DASH_BEFORE_RE = re.compile(r"\d\s?-\s?$")
@@ -230,32 +230,36 @@ class SampleSizeExtractor(RuleComponent):
             else:
                 raise ValueError(f"{self.name}: rule {r['id']}: unknown type {kind!r}")
         self._arm_ids = {str(r["pattern"]): r["id"] for r in rules if r.get("type") == "arm"}
-        self._counts: list[Number] | None = None  # count-like numbers of the doc being processed
+        self._sets: list[list[ArmSizeMatch]] | None = None  # arm-size sets of the doc being processed
+        self._k_groups: int | None = None  # the number of arms it states (0: none)
 
     # -- headline candidates ------------------------------------------------------------------
 
     def _candidates(self, text: str, lower: str, ctx: DocContext,
                     numbers: list[Number]) -> list[Candidate]:
         out: list[Candidate] = []
+        # every person noun of the text, found in one pass; a number is a count of people only
+        # with one of them close after it (or a lead-in such as "a total of" / "n =" before it)
         for num in numbers:
             if not num.is_int or num.percent or num.signed or num.sci or not 2 <= num.value < 1e6:
                 continue
-            if num.end < len(text) and text[num.end:num.end + 1] in ("/", "-", "–") \
-                    and text[num.end + 1:num.end + 2].isdigit():
+            person_ahead = not PERSON_WORDS.isdisjoint(_WORD_SPLIT_RE.findall(lower, num.end, num.end + 90))
+            ahead = lower[num.end:num.end + 40]
+            verb_ahead = "were " in ahead[:30] or "was " in ahead[:30]
+            before = lower[max(0, num.start - 45):num.start]
+            eq_before = "=" in before[-8:] or ":" in before[-8:]
+            if not (person_ahead or verb_ahead or eq_before or any(w in before for w in _LEAD_WORDS)):
+                continue
+            if text[num.end:num.end + 1] in ("/", "-", "–") and text[num.end + 1:num.end + 2].isdigit():
                 continue  # "34/64", "18-65"
             if _RATIO_AFTER_RE.match(text, num.end) or _RATIO_BEFORE_RE.search(text, max(0, num.start - 3), num.start):
                 continue  # a ratio ("randomized 2:1:1")
             if num.start > 0 and (text[num.start - 1] in "/–" or
                                   _RANGE_DASH_BEFORE_RE.search(text, max(0, num.start - 3), num.start)):
                 continue  # the second number of a range or fraction
-            # the next few words decide quickly: a person noun ahead, or a lead-in word before
-            ahead = lower[num.end:num.end + 90]
-            words_ahead = set(_WORD_SPLIT_RE.findall(ahead))
-            person_ahead = not words_ahead.isdisjoint(PERSON_WORDS)
             if 1900 <= num.value <= 2030 and not _YEAR_PERSON_RE.match(lower, num.end):
                 continue  # a calendar year
             cand: Candidate | None = None
-            verb_ahead = "were " in ahead[:30] or "was " in ahead[:30]
             if person_ahead or verb_ahead:
                 for rule_id, rx, _conf in self._count:
                     m = rx.match(lower, num.end)
@@ -264,8 +268,7 @@ class SampleSizeExtractor(RuleComponent):
                         break
             if cand is None and (_UNIT_AFTER.match(lower, num.end) or _NON_PERSON_AFTER.match(lower, num.end)):
                 continue
-            before = lower[max(0, num.start - 45):num.start]
-            if cand is None and ("=" in before[-8:] or ":" in before[-8:]):
+            if cand is None and eq_before:
                 for rule_id, rx, _conf in self._n_eq:
                     if rx.search(lower, max(0, num.start - 8), num.start):
                         if self._n_equals_is_total(lower, num.start):
@@ -365,19 +368,22 @@ class SampleSizeExtractor(RuleComponent):
         30 each", "23 PVP; 16 NaCl" adding up to the total). The kept set is the first one whose
         sizes add up to the headline sample size, else the first one in the text.
         """
-        k_groups = stated_group_count(lower)
-        counts = self._counts if self._counts is not None else [
-            n for n in numbers if self._count_like(text, lower, n, blocked)]
-        self._counts = counts
-        if len(counts) < 2 or not any(w in lower for w in _ARM_WORDS):
-            return []
-        sets: list[list[ArmSizeMatch]] = []
-        sets += self._sets_equal_groups(text, lower, counts, k_groups)
-        sets += self._sets_n_equals(text, lower, ctx, counts)
-        sets += self._sets_allocation(text, lower, ctx, counts)
-        sets += self._sets_group_of(text, lower, counts)
-        sets += self._sets_sum_split(text, lower, ctx, counts, cands)
-        sets += self._sets_respectively(text, lower, counts)
+        if self._k_groups is None:
+            self._k_groups = (stated_group_count(lower)
+                              if ("groups" in lower or "arms" in lower or "cohorts" in lower) else 0)
+        k_groups = self._k_groups or None
+        if self._sets is None:
+            counts = [n for n in numbers if self._count_like(text, lower, n, blocked)]
+            sets: list[list[ArmSizeMatch]] = []
+            if len(counts) >= 2 and any(w in lower for w in _ARM_WORDS):
+                sets += self._sets_equal_groups(text, lower, counts, k_groups)
+                sets += self._sets_n_equals(text, lower, ctx, counts)
+                sets += self._sets_allocation(text, lower, ctx, counts)
+                sets += self._sets_group_of(text, lower, counts)
+                sets += self._sets_sum_split(text, lower, ctx, counts, cands)
+                sets += self._sets_respectively(text, lower, counts)
+            self._sets = sets  # the sets do not depend on the headline: built once per doc
+        sets = self._sets
         total = int(headline.number.value) if headline is not None else None
         good: list[list[ArmSizeMatch]] = []
         for arm_set in sets:
@@ -406,7 +412,7 @@ class SampleSizeExtractor(RuleComponent):
     def _count_like(text: str, lower: str, n: Number, blocked: list[tuple[int, int]]) -> bool:
         if not n.is_int or n.percent or n.signed or n.sci or not 1 <= n.value < 1e6:
             return False
-        if 1900 <= n.value <= 2030:
+        if 1900 <= n.value <= 2030 or n.words and n.value < 2:
             return False
         if any(a <= n.start < b for a, b in blocked):
             return False  # inside a time point or a p-value
@@ -569,7 +575,8 @@ class SampleSizeExtractor(RuleComponent):
         """Counts in one sentence that add up to a total count: "39 subjects (23 PVP; 16 NaCl)"."""
         if "sum_split" not in self._arm_ids:
             return []
-        totals = sorted({int(c.number.value) for c in cands if c.score > -1.5}, reverse=True)
+        ranked = sorted((c for c in cands if c.score > -1.5), key=lambda c: -c.score)[:3]
+        totals = sorted({int(c.number.value) for c in ranked}, reverse=True)
         out: list[list[ArmSizeMatch]] = []
         by_sentence: dict[int, list[Number]] = {}
         for num in counts:
@@ -578,7 +585,8 @@ class SampleSizeExtractor(RuleComponent):
             if len(sent_nums_all) < 2:
                 continue
             s_start, s_end = ctx.sentence_at(sent_nums_all[0].start)
-            if not _ALLOCATION_SENTENCE_RE.search(lower, s_start, s_end):
+            sentence = lower[s_start:s_end]
+            if not any(w in sentence for w in _ALLOCATION_WORDS):
                 continue
             sent_nums = [n for n in sent_nums_all if self._splittable(text, lower, n)]
             if not 2 <= len(sent_nums) <= 10:
@@ -650,7 +658,8 @@ class SampleSizeExtractor(RuleComponent):
                 c.features["sum_of_arms"] = True
         blocked = [(c["start"], c["end"]) for c in (doc._.candidates or [])
                    if c.get("kind") in ("timepoint", "p_value")]
-        self._counts = None
+        self._sets = None
+        self._k_groups = None
         best = max(cands, key=lambda c: (c.score, -c.start), default=None)
         arms = self._arm_sizes(text, lower, ctx, numbers, cands, best, blocked)
         arm_starts = {a.start for a in arms}

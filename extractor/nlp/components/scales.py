@@ -57,15 +57,26 @@ class PainScaleMatcher(RuleComponent):
             triggers = tuple(str(t) for t in r.get("triggers") or ())
             compiled.append((r, re.compile(pattern), lower, triggers))
         self._compiled = compiled
+        # every distinct trigger, checked once per document
+        self._lower_triggers = sorted({t for _, _, low, ts in compiled if low for t in ts})
+        self._exact_triggers = sorted({t for _, _, low, ts in compiled if not low for t in ts})
 
     def match(self, doc: Doc) -> list[ScaleMatch]:
         text = doc_text(doc)
         lower = text.lower()
         found: list[tuple[ScaleMatch, Rule]] = []
         taken: list[tuple[int, int]] = []
+        present = {t for t in self._lower_triggers if t in lower}
+        present.update(t for t in self._exact_triggers if t in text)
+        if not present:
+            return []
+        lazy: list[tuple[Rule, re.Pattern[str], bool, tuple[str, ...]]] = []
         for r, rx, is_lower, triggers in self._compiled:  # file order = priority
             subject = lower if is_lower else text
-            if triggers and not any(t in subject for t in triggers):
+            if triggers and present.isdisjoint(triggers):
+                continue
+            if r.get("weak") or r.get("fallback"):
+                lazy.append((r, rx, is_lower, triggers))  # only needed when nothing else counts
                 continue
             for m in rx.finditer(subject):
                 s, e = m.start(), m.end()
@@ -74,10 +85,30 @@ class PainScaleMatcher(RuleComponent):
                 taken.append((s, e))
                 found.append((ScaleMatch(s, e, str(r["label"]), str(r["id"]),
                                          float(r.get("confidence", 0.9))), r))
+        ctx = DocContext(doc)
+        strong = self._judge(found, lower, ctx)
+        counted = {sm.scale for sm, r, ok in strong if ok}
+        if counted:
+            return [sm for sm, r, ok in strong if sm.scale in counted]
+        for r, rx, is_lower, _ in lazy:
+            subject = lower if is_lower else text
+            for m in rx.finditer(subject):
+                s, e = m.start(), m.end()
+                if s == e or any(a < e and s < b for a, b in taken):
+                    continue
+                taken.append((s, e))
+                found.append((ScaleMatch(s, e, str(r["label"]), str(r["id"]),
+                                         float(r.get("confidence", 0.9))), r))
+        judged = self._judge(found, lower, ctx)
+        weak = [sm for sm, r, ok in judged if r.get("weak") and ok]
+        return weak or [sm for sm, r, ok in judged if r.get("fallback") and ok]
+
+    def _judge(self, found: list[tuple[ScaleMatch, Rule]], lower: str,
+               ctx: DocContext) -> list[tuple[ScaleMatch, Rule, bool]]:
+        """Each mention with whether it is used for pain (``context`` of its rule)."""
         if not found:
             return []
         found.sort(key=lambda x: x[0].start)
-        ctx = DocContext(doc)
         judged: list[tuple[ScaleMatch, Rule, bool]] = []
         for sm, r in found:
             context = r.get("context", "pain")
@@ -88,14 +119,7 @@ class PainScaleMatcher(RuleComponent):
             else:
                 ok = True
             judged.append((sm, r, ok))
-        # a scale counts when any of its (non-weak, non-fallback) mentions is in a pain context
-        counted = {sm.scale for sm, r, ok in judged if ok and not r.get("weak") and not r.get("fallback")}
-        keep = [sm for sm, r, ok in judged
-                if sm.scale in counted and not r.get("weak") and not r.get("fallback")]
-        if not counted:
-            weak = [sm for sm, r, ok in judged if r.get("weak") and ok]
-            keep = weak or [sm for sm, r, ok in judged if r.get("fallback") and ok]
-        return keep
+        return judged
 
     @staticmethod
     def _pain_use(lower: str, ctx: DocContext, sm: ScaleMatch) -> bool:
@@ -125,6 +149,8 @@ class PainScaleMatcher(RuleComponent):
         return doc_about_pain(lower, 1)
 
     def set_annotations(self, doc: Doc, matches: list[ScaleMatch]) -> None:
+        if not matches:
+            return
         ctx = DocContext(doc)
         items: list[dict[str, Any]] = [{
             "kind": "scale", "scale": m.scale,

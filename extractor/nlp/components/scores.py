@@ -16,8 +16,7 @@ from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
 from extractor.nlp.components.numbers import numbers_from_doc
-from extractor.nlp.context import DocContext, add_candidates
-from extractor.nlp.lexicon import mentions_pain
+from extractor.nlp.context import DocContext, add_candidates, doc_mentions_pain
 from extractor.nlp.rules import Rule
 from extractor.nlp.scores import ScaleInfo, ScoreFinder, ScoreValue, TimeInfo, finalize
 
@@ -30,7 +29,7 @@ class ScoreExtractor(RuleComponent):
 
     def match(self, doc: Doc) -> list[ScoreValue]:
         ctx = DocContext(doc)
-        if self.cfg.get("require_pain", True) and not mentions_pain(ctx.lower):
+        if self.cfg.get("require_pain", True) and not doc_mentions_pain(doc):
             return []
         cands = doc._.candidates or []
         blocked = [(c["start"], c["end"]) for c in cands if c.get("kind") in ("p_value", "timepoint")]
@@ -42,6 +41,8 @@ class ScoreExtractor(RuleComponent):
         return finalize(values)
 
     def set_annotations(self, doc: Doc, matches: list[ScoreValue]) -> None:
+        if not matches:
+            return
         ctx = DocContext(doc)
         items: list[dict[str, Any]] = []
         for v in matches:

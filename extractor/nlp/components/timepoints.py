@@ -14,8 +14,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
-from extractor.nlp.context import DocContext, add_candidates, doc_text
-from extractor.nlp.lexicon import mentions_pain
+from extractor.nlp.context import DocContext, add_candidates, doc_mentions_pain, doc_text
 from extractor.nlp.timepoints import TimePoint, find_timepoints
 
 
@@ -23,11 +22,13 @@ class TimepointExtractor(RuleComponent):
     def match(self, doc: Doc) -> list[TimePoint]:
         text = doc_text(doc)
         lower = text.lower()
-        if self.cfg.get("require_pain", True) and not mentions_pain(lower):
+        if self.cfg.get("require_pain", True) and not doc_mentions_pain(doc):
             return []  # time points are only read for pain scores and proportions
         return find_timepoints(text, lower)
 
     def set_annotations(self, doc: Doc, matches: list[TimePoint]) -> None:
+        if not matches:
+            return
         ctx = DocContext(doc)
         items: list[dict[str, Any]] = [{
             "kind": "timepoint", "timepoint": t.text, "days": t.days, "group": t.group,
