@@ -28,7 +28,8 @@ NON_PAIN_TARGETS = (
     r"quality\s+of\s+(?:life|sleep|recovery)|well-being|wellbeing|global\s+assessment|"
     r"disease\s+activity|stiffness|spasticity|tremor|dysphagia|swallow\w*|voice|"
     r"dyspepsia|heartburn|bloating|flatulence|congestion|rhinorrh\w*|sneez\w*|cough\w*|"
-    r"difficulty|ease|preference|acceptab\w*|tolerab\w*|confidence|knowledge|fear"
+    r"difficult\w*|eas(?:e|ier|iest|y)|preference|acceptab\w*|tolerab\w*|confidence|knowledge|fear|perception|"
+    r"physicians?|global|dyspnea|breath\w*|hunger|mood|comfort\w*"
 )
 NON_PAIN_TARGET_LOWER_RE = re.compile(rf"\b(?:{NON_PAIN_TARGETS})\b")
 
@@ -70,3 +71,34 @@ def doc_about_pain(lower_text: str, min_mentions: int = 2) -> bool:
         if count >= min_mentions:
             return True
     return False
+
+
+_ACRONYM_DEF_RE = re.compile(r"\b((?:[A-Za-z-]+\s+){0,4}?(?:pain|ache|headache|neuralgia|dysmenorrhea)\w*"
+                             r"(?:\s+[A-Za-z-]+){0,2})\s*\(\s*([A-Z][A-Za-z0-9-]{1,9})\s*\)")
+
+
+def pain_acronyms(text: str) -> frozenset[str]:
+    """Acronyms an abstract defines for a pain condition: "postmastectomy pain syndrome (PMPS)",
+    "low back pain (LBP)" → {"PMPS", "LBP"} (matched later as whole words, case-sensitive)."""
+    if "(" not in text:
+        return frozenset()
+    out = set()
+    for m in _ACRONYM_DEF_RE.finditer(text):
+        acr = m.group(2)
+        if acr.upper() == acr or sum(c.isupper() for c in acr) >= 2:
+            out.add(acr)
+    return frozenset(out)
+
+
+# Literal stems whose absence means an abstract says nothing about pain (checked with ``in``,
+# which is far cheaper than any regular expression).
+PAIN_STEMS: tuple[str, ...] = (
+    "pain", "analges", "headache", "backache", "toothache", " ache", "migrain", " sore",
+    "tender", "hurt", "colic", "neuralg",
+    "dysmenorr", "cramp", "odynia", "algia", "sciatica", "nocicept", "spid", "totpar",
+    "visual analog", "rating scale", "discomfort",
+)
+
+def mentions_pain(lower_text: str) -> bool:
+    """Could this (lower-cased) abstract report a pain outcome at all?"""
+    return any(stem in lower_text for stem in PAIN_STEMS)

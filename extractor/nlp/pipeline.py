@@ -37,6 +37,8 @@ DEFAULT_PIPES: tuple[tuple[str, str | None], ...] = (
     ("extractor_pain_scales", "extractor.scale_patterns.v1"),
     ("extractor_timepoints", None),
     ("extractor_sample_size", "extractor.sample_size_patterns.v1"),
+    ("extractor_scores", "extractor.score_patterns.v1"),
+    ("extractor_proportions", "extractor.proportion_patterns.v1"),
     ("extractor_resolve", None),
 )
 

@@ -3,9 +3,11 @@
 from extractor.nlp.components import (  # noqa: F401
     numbers,
     p_values,
+    proportions,
     resolve,
     sample_size,
     scales,
+    scores,
     sentences,
     timepoints,
 )

@@ -19,7 +19,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
-from extractor.nlp.context import DocContext, add_candidates
+from extractor.nlp.context import DocContext, add_candidates, doc_text
 from extractor.nlp.lexicon import NON_PAIN_TARGET_LOWER_RE, PAIN_LOWER_RE, doc_about_pain
 from extractor.nlp.rules import Rule
 from extractor.records import SCALES
@@ -32,6 +32,11 @@ class ScaleMatch:
     scale: str
     rule_id: str
     confidence: float
+
+
+_REST_MOVEMENT_RE = re.compile(
+    r"[^.;]{0,15}?\b(?:at|on|during|with)\s+(?:rest|movement|mobili[sz]ation|cough\w*|walking|"
+    r"deep\s+breathing|swallowing|injection)\b")
 
 
 class PainScaleMatcher(RuleComponent):
@@ -52,15 +57,26 @@ class PainScaleMatcher(RuleComponent):
             triggers = tuple(str(t) for t in r.get("triggers") or ())
             compiled.append((r, re.compile(pattern), lower, triggers))
         self._compiled = compiled
+        # every distinct trigger, checked once per document
+        self._lower_triggers = sorted({t for _, _, low, ts in compiled if low for t in ts})
+        self._exact_triggers = sorted({t for _, _, low, ts in compiled if not low for t in ts})
 
     def match(self, doc: Doc) -> list[ScaleMatch]:
-        text = doc.text
+        text = doc_text(doc)
         lower = text.lower()
         found: list[tuple[ScaleMatch, Rule]] = []
         taken: list[tuple[int, int]] = []
+        present = {t for t in self._lower_triggers if t in lower}
+        present.update(t for t in self._exact_triggers if t in text)
+        if not present:
+            return []
+        lazy: list[tuple[Rule, re.Pattern[str], bool, tuple[str, ...]]] = []
         for r, rx, is_lower, triggers in self._compiled:  # file order = priority
             subject = lower if is_lower else text
-            if triggers and not any(t in subject for t in triggers):
+            if triggers and present.isdisjoint(triggers):
+                continue
+            if r.get("weak") or r.get("fallback"):
+                lazy.append((r, rx, is_lower, triggers))  # only needed when nothing else counts
                 continue
             for m in rx.finditer(subject):
                 s, e = m.start(), m.end()
@@ -69,37 +85,72 @@ class PainScaleMatcher(RuleComponent):
                 taken.append((s, e))
                 found.append((ScaleMatch(s, e, str(r["label"]), str(r["id"]),
                                          float(r.get("confidence", 0.9))), r))
+        ctx = DocContext(doc)
+        strong = self._judge(found, lower, ctx)
+        counted = {sm.scale for sm, r, ok in strong if ok}
+        if counted:
+            return [sm for sm, r, ok in strong if sm.scale in counted]
+        for r, rx, is_lower, _ in lazy:
+            subject = lower if is_lower else text
+            for m in rx.finditer(subject):
+                s, e = m.start(), m.end()
+                if s == e or any(a < e and s < b for a, b in taken):
+                    continue
+                taken.append((s, e))
+                found.append((ScaleMatch(s, e, str(r["label"]), str(r["id"]),
+                                         float(r.get("confidence", 0.9))), r))
+        judged = self._judge(found, lower, ctx)
+        weak = [sm for sm, r, ok in judged if r.get("weak") and ok]
+        return weak or [sm for sm, r, ok in judged if r.get("fallback") and ok]
+
+    def _judge(self, found: list[tuple[ScaleMatch, Rule]], lower: str,
+               ctx: DocContext) -> list[tuple[ScaleMatch, Rule, bool]]:
+        """Each mention with whether it is used for pain (``context`` of its rule)."""
         if not found:
             return []
         found.sort(key=lambda x: x[0].start)
-        ctx = DocContext(doc)
         judged: list[tuple[ScaleMatch, Rule, bool]] = []
         for sm, r in found:
             context = r.get("context", "pain")
             if context == "pain_near":
                 ok = PAIN_LOWER_RE.search(lower, max(0, sm.start - 60), sm.end + 20) is not None
             elif context == "pain":
-                s, e = ctx.sentence_at(sm.start)
-                if PAIN_LOWER_RE.search(lower, s, e) is not None:
-                    ok = True
-                else:
-                    # no pain word here: still a pain scale in an abstract about pain, unless
-                    # the scale is said to measure something else
-                    ok = (doc_about_pain(lower) and
-                          NON_PAIN_TARGET_LOWER_RE.search(lower, s, e) is None)
+                ok = self._pain_use(lower, ctx, sm)
             else:
                 ok = True
             judged.append((sm, r, ok))
-        # a scale counts when any of its (non-weak, non-fallback) mentions is in a pain context
-        counted = {sm.scale for sm, r, ok in judged if ok and not r.get("weak") and not r.get("fallback")}
-        keep = [sm for sm, r, ok in judged
-                if sm.scale in counted and not r.get("weak") and not r.get("fallback")]
-        if not counted:
-            weak = [sm for sm, r, ok in judged if r.get("weak") and ok]
-            keep = weak or [sm for sm, r, ok in judged if r.get("fallback") and ok]
-        return keep
+        return judged
+
+    @staticmethod
+    def _pain_use(lower: str, ctx: DocContext, sm: ScaleMatch) -> bool:
+        """Does this mention measure pain? The nearest of a pain word and another target (nausea,
+        anxiety, satisfaction, quality of life...) within its sentence decides; with neither in
+        the sentence, a scale counts in an abstract that talks about pain."""
+        s, e = ctx.sentence_at(sm.start)
+        if "pain" in lower[sm.start:sm.end] or _REST_MOVEMENT_RE.match(lower, sm.end, min(e, sm.end + 40)):
+            return True  # "visual analogue pain scale", "VAS scores at rest and on coughing"
+
+        def nearest(rx: re.Pattern[str]) -> int | None:
+            best: int | None = None
+            for m in rx.finditer(lower, s, e):
+                if sm.start <= m.start() < sm.end:
+                    continue  # a word inside the mention itself ("visual analogue discomfort scale")
+                d = sm.start - m.end() if m.end() <= sm.start else m.start() - sm.end
+                if best is None or d < best:
+                    best = d
+            return best
+
+        pain = nearest(PAIN_LOWER_RE)
+        other = nearest(NON_PAIN_TARGET_LOWER_RE)
+        if pain is not None:
+            return other is None or pain <= other or pain <= 25
+        if other is not None:
+            return False
+        return doc_about_pain(lower, 1)
 
     def set_annotations(self, doc: Doc, matches: list[ScaleMatch]) -> None:
+        if not matches:
+            return
         ctx = DocContext(doc)
         items: list[dict[str, Any]] = [{
             "kind": "scale", "scale": m.scale,
