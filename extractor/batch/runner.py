@@ -72,7 +72,7 @@ class BatchOptions:
     workers: int = 1
     engine: str = "local"
     scheduler: str | None = None
-    chunk_size: int = 5000
+    chunk_size: int = 2000
     batch_size: int = 64
     prefilter: PrefilterConfig = field(default_factory=PrefilterConfig)
     model: Path | None = None

@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
             "--scheduler", help="Dask scheduler address (tcp://host:8786); without it --engine dask starts "
                                 "a local cluster of --workers processes.")] = None,
         chunk_size: Annotated[int, typer.Option(
-            "--chunk-size", min=1, help="Input records per chunk (one Parquet partition each).")] = 5000,
+            "--chunk-size", min=1, help="Input records per chunk (one Parquet partition each).")] = 2000,
         batch_size: Annotated[int, typer.Option(
             "--batch-size", min=1, help="Abstracts per spaCy batch.")] = 64,
         prefilter: Annotated[bool, typer.Option(
