@@ -9,7 +9,8 @@ import pytest
 
 from extractor.batch import BatchOptions, run_batch
 from extractor.errors import InputError
-from tests.batch.conftest import Dump, snapshot
+
+from .conftest import Dump, snapshot
 
 CHUNK = 5
 

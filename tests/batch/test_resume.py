@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from extractor.batch import BatchOptions, run_batch
-from tests.batch.conftest import EXTRACTOR, REPO, Dump, run_cli, snapshot
+
+from .conftest import EXTRACTOR, REPO, Dump, run_cli, snapshot
 
 CHUNK = 3
 

@@ -20,7 +20,8 @@ from extractor.fetch import DumpMerger, iter_source
 from extractor.io import read_records
 from extractor.nlp import extract, load_pipeline
 from extractor.records import Abstract, Deletion, Problem
-from tests.batch.conftest import Dump, run_cli, snapshot
+
+from .conftest import Dump, run_cli, snapshot
 
 CHUNK = 7
 
@@ -318,7 +319,7 @@ def test_progress_bar_shows_rate_and_eta(dump: Dump, tmp_path: Path) -> None:
     import subprocess
     import termios
 
-    from tests.batch.conftest import EXTRACTOR, REPO
+    from .conftest import EXTRACTOR, REPO
 
     primary, replica = os.openpty()
     fcntl.ioctl(replica, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
