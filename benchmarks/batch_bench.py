@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from extractor.batch.prefilter import Prefilter
@@ -53,21 +54,19 @@ def build(path: Path, n: int) -> tuple[int, int]:
     with (SHARED / "data" / "abstracts_pool.jsonl").open(encoding="utf-8") as fh:
         pool = [json.loads(line) for line in fh if line.strip()]
 
-    def articles() -> list[SynthArticle]:
-        out = []
+    def articles() -> Iterator[SynthArticle]:
         for i in range(n):
             rec = pool[i % len(pool)]
             title, body = split_title(str(rec.get("title") or ""), str(rec["text"]))
-            out.append(SynthArticle(pmid=str(40_000_000 + i), title=title, parts=((None, body),),
-                                    year=1990 + i % 35))
-        return out
+            yield SynthArticle(pmid=str(40_000_000 + i), title=title, parts=((None, body),),
+                               year=1990 + i % 35)
 
     write_pubmed_xml(path, articles())
     data = path.read_bytes()
     path.with_name(path.name + ".md5").write_text(f"MD5({path.name})= {hashlib.md5(data).hexdigest()}\n",
                                                   encoding="ascii")
-    with gzip.open(path, "rb") as fh:
-        raw = sum(len(chunk) for chunk in iter(lambda: fh.read(1 << 20), b""))
+    with gzip.open(path, "rb") as gz:
+        raw = sum(len(chunk) for chunk in iter(lambda: gz.read(1 << 20), b""))
     return len(data), raw
 
 

@@ -25,8 +25,8 @@ def test_dask_cluster_at_an_address_equals_local_engine(dump: Dump, tmp_path: Pa
     local = tmp_path / "local"
     run_batch(BatchOptions(sources=tuple(dump.files), out=local, chunk_size=CHUNK, progress=False))
     on_dask = tmp_path / "dask"
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=logging.ERROR) as cluster:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,  # type: ignore[no-untyped-call]
+                      dashboard_address=None, silence_logs=logging.ERROR) as cluster:
         result = run_batch(BatchOptions(sources=tuple(dump.files), out=on_dask, chunk_size=CHUNK,
                                         progress=False, engine="dask", scheduler=cluster.scheduler_address))
     assert result.complete and result.chunks_this_run == len(list((local / "parts").glob("*.parquet")))

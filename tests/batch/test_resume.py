@@ -24,7 +24,7 @@ def reference(dump: Dump, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     out = tmp_path_factory.mktemp("ref") / "out"
     run_batch(BatchOptions(sources=tuple(dump.files), out=out, chunk_size=CHUNK, progress=False))
     snap = snapshot(out)
-    assert len(snap["parts"]) > 15  # type: ignore[arg-type]
+    assert len(snap["parts"]) > 15
     return snap
 
 

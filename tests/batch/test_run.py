@@ -236,12 +236,13 @@ def test_cli_summary_and_user_errors(dump: Dump, tmp_path: Path) -> None:
     assert "read 50 (46 abstracts, 4 deletions)" in done.stderr
     assert "skipped" in done.stderr and "no pain terms" in done.stderr and "failed 0" in done.stderr
     assert "final table" in done.stderr
-    for args, message in [
+    cases: list[tuple[tuple[str | Path, ...], str]] = [
         (("--engine", "spark"), "--engine 'spark'"),
         (("--scheduler", "tcp://127.0.0.1:1"), "--scheduler needs --engine dask"),
         (("--pain-terms", tmp_path / "nope.txt"), "cannot read the pain-terms file"),
         (("--format", "docx"), "unknown format"),
-    ]:
+    ]
+    for args, message in cases:
         bad = run_cli("run", dump.jsonl, "--out", tmp_path / "o2", "--no-progress", *args)
         assert bad.returncode == 2, bad.stderr
         assert message in bad.stderr and "Traceback" not in bad.stderr
