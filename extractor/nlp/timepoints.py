@@ -56,7 +56,8 @@ _NUM_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|f
               r"ninety|a|an|half\s+an?")
 _NUM = rf"(?:\d+(?:[.,]\d+)?|\b(?:{_NUM_WORDS})\b)"
 _LIST_NUM = r"(?:\d+(?:\.\d+)?|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve)\b)"
-_UNIT = r"(?:hours?|hrs?|h|minutes?|mins?|min|days?|d|weeks?|wks?|months?|mos?|years?|yrs?|y|seconds?|secs?|s)"
+_UNIT = (r"(?:hours?|hrs?|h|minutes?|mins?|min|days?|d|weeks?|wks?|months?|mos?|years?|yrs?|y|seconds?|"
+         r"secs?|s)")
 _ORDINALS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
     "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "1st": 1, "2nd": 2,
@@ -154,7 +155,8 @@ def find_timepoints(text: str, lower: str | None = None) -> list[TimePoint]:
             if i is items[-1]:
                 e = m.end()
             assert v is not None
-            add(TimePoint(s, e, f"{text[base + i.start():base + i.end()]} {text[m.start('unit'):m.end('unit')]}",
+            add(TimePoint(s, e, f"{text[base + i.start():base + i.end()]} "
+                                f"{text[m.start('unit'):m.end('unit')]}",
                           v * per, "list", group, "timepoint.list.v1"))
         group += 1
     for m in _UNIT_FIRST_LIST_RE.finditer(lower):
