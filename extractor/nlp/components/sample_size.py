@@ -30,7 +30,7 @@ from spacy.tokens import Doc
 from extractor.nlp.arms import arm_name_after, arm_name_before, stated_group_count
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
 from extractor.nlp.components.numbers import numbers_from_doc
-from extractor.nlp.context import DocContext, add_candidates, doc_text
+from extractor.nlp.context import DocContext, add_candidates, doc_lower, doc_text
 from extractor.nlp.lexicon import NON_PERSON_NOUNS, PERSON_NOUNS
 from extractor.nlp.numbers import Number
 from extractor.nlp.rules import Rule
@@ -655,7 +655,7 @@ class SampleSizeExtractor(RuleComponent):
 
     def match(self, doc: Doc) -> tuple[list[Candidate], list[ArmSizeMatch]]:
         text = doc_text(doc)
-        lower = text.lower()
+        lower = doc_lower(doc)
         ctx = DocContext(doc)
         numbers = numbers_from_doc(doc)
         cands = self._candidates(text, lower, ctx, numbers)
