@@ -121,7 +121,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(json.dumps(result))
     else:
         for name, r in result.items():
-            print(f"{name:7s} scored {r['scored']:5d}/{r['abstracts']:5d}  accuracy(any) {r['accuracy_any']:.3f}  "
+            print(f"{name:7s} scored {r['scored']:5d}/{r['abstracts']:5d}  accuracy(any) "
+                  f"{r['accuracy_any']:.3f}  "
                   f"accuracy(max) {r['accuracy_max']:.3f}  coverage {r['coverage']:.3f}  "
                   f"precision {r['precision_when_predicted_any']:.3f}")
     return result

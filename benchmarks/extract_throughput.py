@@ -36,7 +36,8 @@ def load_abstracts(path: Path, limit: int | None) -> list[Any]:
             if not line.strip():
                 continue
             obj = json.loads(line)
-            out.append(Abstract.from_dict({"id": str(obj.get("id") or len(out)), "text": obj.get("text") or ""}))
+            record = {"id": str(obj.get("id") or len(out)), "text": obj.get("text") or ""}
+            out.append(Abstract.from_dict(record))
             if limit and len(out) >= limit:
                 break
     return out

@@ -66,13 +66,22 @@ def doc_text(doc: Doc) -> str:
     return str(shared(doc)["text"])
 
 
+def doc_lower(doc: Doc) -> str:
+    """The lower-cased text of ``doc``, computed once per doc."""
+    data = shared(doc)
+    lower = data.get("lower")
+    if lower is None:
+        lower = data["lower"] = str(data["text"]).lower()
+    return str(lower)
+
+
 def doc_mentions_pain(doc: Doc) -> bool:
     """``lexicon.mentions_pain`` of the doc's text, computed once per doc."""
     from extractor.nlp.lexicon import mentions_pain
 
     data = shared(doc)
     if "mentions_pain" not in data:
-        data["mentions_pain"] = mentions_pain(data.get("lower") or str(data["text"]).lower())
+        data["mentions_pain"] = mentions_pain(doc_lower(doc))
     return bool(data["mentions_pain"])
 
 

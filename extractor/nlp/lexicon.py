@@ -65,12 +65,10 @@ NON_PERSON_NOUNS = (
 
 def doc_about_pain(lower_text: str, min_mentions: int = 2) -> bool:
     """Does a (lower-cased) abstract talk about pain at least ``min_mentions`` times?"""
-    count = 0
-    for _ in PAIN_LOWER_RE.finditer(lower_text):
-        count += 1
-        if count >= min_mentions:
-            return True
-    return False
+    if min_mentions <= 0:
+        return True
+    matches = PAIN_LOWER_RE.finditer(lower_text)
+    return all(next(matches, None) is not None for _ in range(min_mentions))
 
 
 _ACRONYM_DEF_RE = re.compile(r"\b((?:[A-Za-z-]+\s+){0,4}?(?:pain|ache|headache|neuralgia|dysmenorrhea)\w*"

@@ -50,7 +50,8 @@ _SP = r"[ \t\u00a0\u2009\u202f\u200a]"
 _THRESHOLD_BEFORE = re.compile(r"(?:[<>≤≥]|=\s*|\bat\s+least|\bmore\s+than|\bless\s+than|\bgreater\s+than|"
                                r"\bover|\bunder|\babove|\bbelow|\bup\s+to|\bby|\bof\s+at\s+least|\bor)\s*$")
 _BACKGROUND_SECTION_RE = re.compile(r"\b(?:BACKGROUND|OBJECTIVES?|AIMS?|PURPOSE|INTRODUCTION|CONTEXT)\b")
-_CI_SPAN_RE = re.compile(r"\b(?:9[059])\s?%\s?(?:CI|Cl|confidence\s+intervals?)\b[^)\];]{0,40}", re.IGNORECASE)
+_CI_SPAN_RE = re.compile(r"\b(?:9[059])\s?%\s?(?:CI|Cl|"
+                         r"confidence\s+intervals?)\b[^)\];]{0,40}", re.IGNORECASE)
 _OUTCOME_WHAT = re.compile(
     r"(?:complete(?:ly)?\s+|effective\s+|adequate\s+|meaningful\s+|significant\s+)?pain[\s-]+(?:relief|free(?:dom)?)"
     r"|relie(?:f|ved)(?:\s+of\s+pain)?|(?:moderate|severe|mild|no|chronic|persistent|postoperative|"
@@ -87,7 +88,8 @@ class ProportionFinder:
         out: list[ProportionValue] = []
         by_start = {n.start: n for n in numbers}
         acronyms = pain_acronyms(text)
-        acronym_re = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(acronyms))) + r")\b") if acronyms else None
+        acronym_re = (re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(acronyms))) + r")\b")
+                      if acronyms else None)
         # the bounds of a confidence interval are not proportions of patients
         blocked = [*blocked, *((m.start(), m.end()) for m in _CI_SPAN_RE.finditer(text))]
         for s_start, s_end in sentences:
@@ -111,7 +113,8 @@ class ProportionFinder:
             if found:
                 tps = [t for t in timepoints if s_start <= t.start < s_end]
                 for p in found:
-                    p.what = self._what(lower, max(s_start, p.start - 120), min(s_end, p.end + 80), s_start, s_end)
+                    p.what = self._what(lower, max(s_start, p.start - 120), min(s_end, p.end + 80),
+                                        s_start, s_end)
                     self._context(text, lower, s_start, s_end, p, tps)
                 out.extend(found)
         return out
@@ -123,9 +126,11 @@ class ProportionFinder:
         if re.search(r"\bbaseline\b|\bat\s+entry\b|\bbefore\s+(?:treatment|surgery|randomi)",
                      lower[max(s_start, p.start - 60):p.start]):
             return False  # a characteristic of the sample at baseline, not an outcome
-        if re.search(r"\bpain\w*\s*[(\[]\s*$|\bpain\w*\s*(?:in|:)\s*$", lower[max(s_start, p.start - 25):p.start]):
+        if re.search(r"\bpain\w*\s*[(\[]\s*$|\bpain\w*\s*(?:in|"
+                     r":)\s*$", lower[max(s_start, p.start - 25):p.start]):
             return True  # "back pain (two [2%])", "pain (18%)"
-        if re.search(r"(?:percentage|proportion|%)\s+of\s+(?:the\s+)?time", lower[max(s_start, p.start - 80):p.end + 20]):
+        if re.search(r"(?:percentage|proportion|"
+                     r"%)\s+of\s+(?:the\s+)?time", lower[max(s_start, p.start - 80):p.end + 20]):
             return False  # "mean percentage of time with pain": a score, not a share of patients
         for a, b, strong in cues:
             if lo <= a and b <= hi:
@@ -177,8 +182,10 @@ class ProportionFinder:
                             continue
             # E (x%) [of T] / E patients (x%)
             if n.is_int and not n.percent and n.value >= 0:
-                m = re.match(rf"{_SP}*(?:(?:[a-z]+{_SP}+)?(?:patients|subjects|participants|women|men|children|"
-                             rf"cases|pts|infants|volunteers|individuals){_SP}*)?[(\[]{_SP}*", after, re.IGNORECASE)
+                m = re.match(rf"{_SP}*(?:(?:[a-z]+{_SP}+)?(?:patients|subjects|participants|women|men|"
+                             rf"children|"
+                             rf"cases|pts|infants|volunteers|"
+                             rf"individuals){_SP}*)?[(\[]{_SP}*", after, re.IGNORECASE)
                 if m:
                     p = at(n.end + m.end())
                     if p is not None and p.percent and 0 <= p.value <= 100 and \
@@ -197,7 +204,8 @@ class ProportionFinder:
                         out.append(ProportionValue(n.start, end, "", int(n.value), total, p.value, rid, conf))
                         continue
                 # "only 1 patient ( of 30 )"
-                m = re.match(rf"{_SP}*(?:(?:patients?|subjects?|participants?|women|men|children|cases|pts){_SP}*)?"
+                m = re.match(rf"{_SP}*(?:(?:patients?|subjects?|participants?|women|men|children|cases|"
+                             rf"pts){_SP}*)?"
                              rf"[(\[]{_SP}*(?:out{_SP}+)?of{_SP}+", after, re.IGNORECASE)
                 if m:
                     t = at(n.end + m.end())
@@ -205,25 +213,30 @@ class ProportionFinder:
                         used.update({n.start, t.start})
                         rid, conf = self._rule("count_of_total")
                         close = re.match(rf"{_SP}*[)\]]", text[t.end:t.end + 3])
-                        out.append(ProportionValue(n.start, t.end + (close.end() if close else 0), "", int(n.value),
-                                                   int(t.value), None, rid, conf))
+                        end = t.end + (close.end() if close else 0)
+                        out.append(ProportionValue(n.start, end, "", int(n.value), int(t.value), None,
+                                                   rid, conf))
                         continue
                 # E of T
                 m = re.match(rf"{_SP}+(?:out{_SP}+)?of{_SP}+(?:the{_SP}+|all{_SP}+)?", after)
-                if m and n.words and not re.search(r"\b(?:patients?|subjects?|participants?|women|men|children)\b",
+                if m and n.words and not re.search(r"\b(?:patients?|subjects?|participants?|women|men|"
+                                                   r"children)\b",
                                                    lower[n.end:n.end + 60]):
                     m = None  # "one of three groups"
                 if m:
                     t = at(n.end + m.end())
                     if t is not None and self._is_score_fraction(lower, n, t):
                         t = None
-                    if t is not None and t.is_int and not t.percent and n.value <= t.value and t.value > 1 \
-                            and not n.words or (t is not None and n.words and t.is_int and n.value <= t.value):
+                    ok_digits = (t is not None and t.is_int and not t.percent and n.value <= t.value
+                                 and t.value > 1 and not n.words)
+                    ok_words = t is not None and n.words and t.is_int and n.value <= t.value
+                    if ok_digits or ok_words:
                         assert t is not None
                         used.update({n.start, t.start})
                         pct, end = self._percent_after(text, t.end, s_end, at, used)
                         rid, conf = self._rule("count_of_total")
-                        out.append(ProportionValue(n.start, end, "", int(n.value), int(t.value), pct, rid, conf))
+                        out.append(ProportionValue(n.start, end, "", int(n.value), int(t.value), pct,
+                                                   rid, conf))
                         continue
             # x% alone, or "4% (n = 54)"
             if n.percent and 0 <= n.value <= 100 and self._share_percent(text, lower, n):
@@ -250,7 +263,8 @@ class ProportionFinder:
         def flush() -> None:
             if len(run) >= 2:
                 tail = lower[run[-1].end:min(s_end, run[-1].end + 60)]
-                if re.match(r"\s*(?:(?:patients|subjects|participants|cases|pts)\s+)?(?:in\s+(?:the\s+)?[\w+-]+\s+"
+                if re.match(r"\s*(?:(?:patients|subjects|participants|cases|"
+                            r"pts)\s+)?(?:in\s+(?:the\s+)?[\w+-]+\s+"
                             r"(?:group|arm)\s+)?(?:obtain\w*|achiev\w*|report\w*|experienc\w*|had|with|were|"
                             r"needed|required|requested|developed)\b", tail) or re.match(
                                 r"\s*in\s+(?:the\s+)?[\w+-]+\s+(?:group|arm)\b", tail):
@@ -291,16 +305,15 @@ class ProportionFinder:
                 r"achieved|required|needed|received|patients|subjects|participants|women|men|children|"
                 r"cases|pts|at|after|on|by|compared|than|among|who|from|to|during|within)\b", rest):
             return False
-        if n.value == 95 and re.match(r"\s*(?:ci|confidence)", rest):
-            return False
-        return True
+        return not (n.value == 95 and re.match(r"\s*(?:ci|confidence)", rest))
 
     @staticmethod
     def _is_score_fraction(lower: str, e: Number, t: Number) -> bool:
         """ "2.9/10", "1/10" after "score": a score on a 10- or 100-point scale, not a proportion."""
         if t.value not in (10, 100, 20):
             return False
-        return re.search(r"(?:score|vas|nrs|pain|rating|intensity)[^.;]{0,40}$", lower[max(0, e.start - 60):e.start]) \
+        return re.search(r"(?:score|vas|nrs|pain|rating|"
+                         r"intensity)[^.;]{0,40}$", lower[max(0, e.start - 60):e.start]) \
             is not None
 
     @staticmethod

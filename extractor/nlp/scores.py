@@ -114,7 +114,8 @@ _THRESHOLD_AFTER_RE = re.compile(
     r"-month|-year|th\b|st\b|nd\b|rd\b|\s*/\s*(?:\d+\s*)?(?:day|week|month|h\b))", re.IGNORECASE)
 _PERSON_AFTER_RE = re.compile(
     r"\s*(?:(?!in\b|for\b|among\b|of\b|with\b)[a-z-]+\s+){0,2}(?:patients?|subjects?|participants?|women|men|children|volunteers|"
-    r"individuals|cases|pts|infants|adults|persons|people|responders)\b|\s*(?:of|out\s+of)\s+\d", re.IGNORECASE)
+    r"individuals|cases|pts|infants|adults|persons|people|responders)\b|\s*(?:of|"
+    r"out\s+of)\s+\d", re.IGNORECASE)
 _N_AFTER_RE = re.compile(rf"{_SP}*[\[(]{_SP}*n{_SP}*={_SP}*(?P<n>\d+){_SP}*[\])]", re.IGNORECASE)
 _DECLARED_RE = re.compile(
     r"\(\s*(?P<a>mean|median)\s*(?:±|\+/-|\(|\[|,)?\s*(?P<b>sd|se|sem|iqr|range|95%\s*ci|standard\s+deviation)?",
@@ -136,17 +137,25 @@ _RANGE_SECOND_RE = re.compile(r"\d\s*%?\s*(?:-|–|to)\s*$")
 _ACRONYM_SCALE = {"vas": "VAS", "nrs": "NRS", "nprs": "NRS", "vrs": "VRS", "fps": "FPS", "fps-r": "FPS",
                   "visual analog": "VAS", "visual analogue": "VAS", "numeric rating": "NRS",
                   "numerical rating": "NRS", "rating scale": None}
-_STAT_WORDS_BEFORE = re.compile(r"\b(mean|average|median|averaged|least[\s-]squares?\s+mean)\b", re.IGNORECASE)
+_STAT_WORDS_BEFORE = re.compile(r"\b(mean|average|median|averaged|"
+                                r"least[\s-]squares?\s+mean)\b", re.IGNORECASE)
+
+
+_DECLARED_FORMAT_RE = re.compile(r"\b(mean|median)\s*(?:[a-z]+\s+)?(?:\(|\[|±|\+/-|,)\s*(sd|se|sem|iqr|"
+                                 r"interquartile range|range|95\s*%\s*ci|"
+                                 r"quartiles|standard deviation|standard error)\b", re.IGNORECASE)
+
+
+_CONTINUATION_RE = re.compile(
+    r"\b(?:correspond\w*|respective\w*|similarly|whereas|while|control|placebo|scores?)\b")
 
 
 def _declared_format(sentence: str) -> tuple[str | None, str | None]:
     """A format stated in the sentence, e.g. "(mean ± SD)" → ("mean", "sd")."""
-    m = None
-    for m in re.finditer(r"\b(mean|median)\s*(?:[a-z]+\s+)?(?:\(|\[|±|\+/-|,)\s*(sd|se|sem|iqr|interquartile range|range|95\s*%\s*ci|"
-                         r"quartiles|standard deviation|standard error)\b", sentence, re.IGNORECASE):
-        pass
-    if m is None:
+    found = list(_DECLARED_FORMAT_RE.finditer(sentence))
+    if not found:
         return None, None
+    m = found[-1]
     label = m.group(2).lower()
     spread = _label_spread(label)
     return m.group(1).lower(), spread
@@ -224,13 +233,10 @@ class ScoreFinder:
             sent_lower = lower[s_start:s_end]
             k = bisect_left(cue_starts, s_start)
             pain_here = k < len(cue_starts) and cue_starts[k] < s_end
-            if not pain_here:
-                # "Corresponding numbers in the control group were 4.7, 4.7, 4.8 and 4.9"
-                if not (prev_had_scores and re.search(
-                        r"\b(?:correspond\w*|respective\w*|similarly|whereas|while|control|placebo|scores?)\b",
-                        sent_lower)):
-                    prev_had_scores = False
-                    continue
+            # "Corresponding numbers in the control group were 4.7, 4.7, 4.8 and 4.9"
+            if not pain_here and not (prev_had_scores and _CONTINUATION_RE.search(sent_lower)):
+                prev_had_scores = False
+                continue
             nums = [n for n in numbers if s_start <= n.start < s_end
                     and not any(a <= n.start < b for a, b in blocked)]
             if not nums:
@@ -265,7 +271,7 @@ class ScoreFinder:
                         return by_start[k]
             return n
 
-        for i, num in enumerate(nums):
+        for num in nums:
             if num.start in used or num.sci:
                 continue
             expr = self._spread_expression(text, num, number_at, s_end, declared_spread)
@@ -287,10 +293,13 @@ class ScoreFinder:
         for i, v in enumerate(out):
             if v.spread is None:
                 continue
-            if re.search(r"\bfrom\s+(?:an?\s+)?(?:(?:mean|median|average)\s+(?:of\s+)?)?(?:(?:the\s+)?baseline\s+"
-                         r"(?:values?\s+|scores?\s+)?(?:of\s+)?)?$", lower[max(s_start, v.value_start - 40):v.value_start]):
+            if re.search(r"\bfrom\s+(?:an?\s+)?(?:(?:mean|median|"
+                         r"average)\s+(?:of\s+)?)?(?:(?:the\s+)?baseline\s+"
+                         r"(?:values?\s+|"
+                         r"scores?\s+)?(?:of\s+)?)?$", lower[max(s_start, v.value_start - 40):v.value_start]):
                 v.features["from_value"] = True
-                if i + 1 < len(out) and re.match(r"[^.;0-9]{0,30}?\bto\s*$|\s*[-–]\s*$", lower[v.end:out[i + 1].value_start]):
+                if i + 1 < len(out) and re.match(r"[^.;0-9]{0,30}?\bto\s*$|"
+                                                 r"\s*[-–]\s*$", lower[v.end:out[i + 1].value_start]):
                     out[i + 1].features["to_value"] = True
         if self.summary_re.search(lower, s_start, s_end):
             for v in out:
@@ -337,9 +346,11 @@ class ScoreFinder:
                 label = _label_spread(m.group("label"))
                 sep = _PAIR_SEP_RE.match(text, a.end)
                 b = number_at(sep.end()) if sep else None
-                by_before = re.search(r"\bby\s*$", text[max(0, num.start - 6):num.start], re.IGNORECASE)
+                by_before = re.search(r"\bby\s*$", text[max(0, num.start - 6):num.start],
+                                      re.IGNORECASE)
                 if b is not None and sep is not None and b.start - sep.end() <= 1 and \
-                        _CLOSE_RE.match(text, b.end) and not (a.percent and not num.percent and label is None) \
+                        _CLOSE_RE.match(text, b.end) \
+                        and not (a.percent and not num.percent and label is None) \
                         and not (label is None and by_before and sep.group(0).strip() == "to"):
                     if label is None and sep.group(0).strip() in (",", ";", "and") and \
                             not re.search(r"[\[]", m.group("br")) and not declared_spread:
@@ -449,21 +460,24 @@ class ScoreFinder:
                 add(w, "comparison")
                 continue
             # from V to W (and to X); "(7.3 to 5.7, P < 0.01)" after a change verb
-            from_before = re.search(r"\bfrom\s+(?:an?\s+)?(?:(?:mean|median|average)\s+(?:(?:score|value)\s+)?(?:of\s+)?)?"
+            from_before = re.search(r"\bfrom\s+(?:an?\s+)?(?:(?:mean|median|average)\s+(?:(?:score|"
+                                    r"value)\s+)?(?:of\s+)?)?"
                                     r"(?:(?:the\s+)?baseline\s+(?:values?\s+|scores?\s+|levels?\s+)?(?:of\s+)?)?$",
                                     before)
             paren_before = re.search(r"[(\[]\s*$", before) is not None and clause_change
             people = re.search(r"\b(?:patients|subjects|participants|women|men|cases|children)\b",
                                lower[s_start:n.start]) is not None
             if (from_before or paren_before) and (not n.percent or not people):
-                m2 = re.match(rf"{_SP}*(?:{_UNIT_OK})?(?:\s+(?:at|on)\s+(?:the\s+)?baseline)?{_SP}*(?:to|–|→|->){_SP}*", after)
+                m2 = re.match(rf"{_SP}*(?:{_UNIT_OK})?(?:\s+(?:at|on)\s+(?:the\s+)?baseline)?{_SP}*(?:to|–|→|"
+                              rf"->){_SP}*", after)
                 if m2 and w is not None and w.start == n.end + m2.end() and w.percent == n.percent:
                     add(n, "from_to", from_value=True)
                     add(w, "from_to", to_value=True)
                     cur = w
                     while True:
                         tail = text[cur.end:min(s_end, cur.end + 40)]
-                        m3 = re.match(rf"{_SP}*(?:{_UNIT_OK})?[^.;0-9]{{0,25}}?\b(?:and\s+)?(?:finally\s+)?to{_SP}+", tail)
+                        m3 = re.match(rf"{_SP}*(?:{_UNIT_OK})?[^.;0-9]{{0,25}}?\b(?:and\s+)?"
+                                      rf"(?:finally\s+)?to{_SP}+", tail)
                         w2 = nxt(cur)
                         if not (m3 and w2 is not None and w2.start == cur.end + m3.end()):
                             break
@@ -481,7 +495,8 @@ class ScoreFinder:
                 add(n, "change_by", change=True)
                 continue
             # V% decrease in pain score
-            if n.percent and re.match(r"\s*%?\s*(?:decrease|reduction|improvement|increase|lower|higher|change)",
+            if n.percent and re.match(r"\s*%?\s*(?:decrease|reduction|improvement|increase|lower|higher|"
+                                      r"change)",
                                       la.replace("%", "", 1)):
                 add(n, "change_by", change=True)
                 continue
@@ -490,7 +505,8 @@ class ScoreFinder:
             # score of V / VAS V / NRS: V / pain score was V
             if re.search(r"(?:\b(?:scores?|vas|nrs|vrs|nprs|bpi|intensity|ratings?|severity|levels?)"
                          r"(?:\s*\([^)]{0,25}\))?\s*(?:of|was|were|=|:|is|reached|averaged|remained)?"
-                         r"|\bwas|\bwere)\s*(?:an?\s+)?(?:(?:mean|median|average)\s+(?:(?:score\s+)?of\s+)?)?$", before):
+                         r"|\bwas|\bwere)\s*(?:an?\s+)?(?:(?:mean|median|"
+                         r"average)\s+(?:(?:score\s+)?of\s+)?)?$", before):
                 add(n, "score_of")
                 continue
             # V/10
@@ -498,7 +514,8 @@ class ScoreFinder:
                 add(n, "unit_value", unit="/10")
                 continue
             # (19.5 mm), 35 mm [n = 22]
-            if re.match(r"\s*(?:mm|cm)\b", la) and re.search(r"[(\[]\s*$", lower[max(s_start, n.start - 3):n.start]):
+            if re.match(r"\s*(?:mm|cm)\b", la) and re.search(r"[(\[]\s*$",
+                                                              lower[max(s_start, n.start - 3):n.start]):
                 add(n, "unit_value")
                 continue
         # lists: "5.8, 3.1, 2.5 and 2.4, respectively"; a value and its comparisons already added
@@ -520,7 +537,9 @@ class ScoreFinder:
             if any(n.percent for n in run):
                 run.clear()
                 return
-            if len(run) >= 3 or (len(run) == 2 and _RESPECTIVELY_RE.search(text, run[-1].end, min(s_end, run[-1].end + 40))):
+            respectively = len(run) == 2 and _RESPECTIVELY_RE.search(text, run[-1].end,
+                                                                      min(s_end, run[-1].end + 40))
+            if len(run) >= 3 or respectively:
                 for n in run:
                     if n.start not in out:
                         um = _UNIT_OK_RE.match(text, n.end)
@@ -543,7 +562,8 @@ class ScoreFinder:
     def _list_context(lower: str, n: Number, w: Number, s_end: int) -> bool:
         """ "V and W" is a comparison only when followed by "respectively" or an arm list."""
         tail = lower[w.end:min(s_end, w.end + 60)]
-        return re.search(r"\brespectively\b|\bin\s+(?:the\s+)?(?:\w+\s+){0,3}groups?\b|\bfor\b", tail) is not None
+        return re.search(r"\brespectively\b|\bin\s+(?:the\s+)?(?:\w+\s+){0,3}groups?\b|"
+                         r"\bfor\b", tail) is not None
 
     def _bad_plain(self, text: str, lower: str, n: Number) -> bool:
         """Numbers that are never a plain score: units, thresholds, counts, scale ranges..."""
@@ -558,13 +578,13 @@ class ScoreFinder:
             return True
         if n.is_int and _PERSON_AFTER_RE.match(lower, n.end):
             return True
-        if re.search(r"/\s*$", lower[max(0, n.start - 2):n.start]) or re.match(r"-[a-z]", lower[n.end:n.end + 2]):
+        if re.search(r"/\s*$", lower[max(0, n.start - 2):n.start]) or \
+                re.match(r"-[a-z]", lower[n.end:n.end + 2]):
             return True  # "1/10": a denominator; "1-QST", "2-tablet": part of a name
         if n.is_int and 1900 <= n.value <= 2030:
             return True
-        if n.words and n.value != 0:
-            return True  # "two groups", "one patient"
-        return False
+        # "two groups", "one patient"
+        return bool(n.words and n.value != 0)
 
     def _excluded_value(self, text: str, lower: str, v: ScoreValue) -> bool:
         """Spread expressions whose value is clearly something else (a dose, a duration...)."""
@@ -576,9 +596,7 @@ class ScoreFinder:
             end += close.end()
         if _BAD_UNIT_RE.match(text, end) and not _UNIT_OK_RE.match(text, end):
             return True
-        if _BAD_UNIT_RE.match(text, v.value_end) and not _UNIT_OK_RE.match(text, v.value_end):
-            return True
-        return False
+        return bool(_BAD_UNIT_RE.match(text, v.value_end) and not _UNIT_OK_RE.match(text, v.value_end))
 
     # -- is it about pain? -------------------------------------------------------------------------
 
@@ -619,11 +637,9 @@ class ScoreFinder:
                     r"cases|women|men|children|respondents)", after):
             return False  # "77.3% (95% CI ...) of patients": a proportion
         if last_pain >= 0 and last_pain > last_other:
-            if last_other >= 0 and re.search(r"\b(?:of|to|until|in)\s+(?:[\w-]+\s+){0,3}\S*$",
-                                             lower[last_other:last_pain]) and \
-                    re.fullmatch(r"\s*(?:of|to|until|in)\s+(?:[\w-]+\s+){0,3}\S*", lower[last_other:last_pain]):
-                return False  # "duration of chest pain", "time to pain relief": not a pain score
-            return True
+            # "duration of chest pain", "time to pain relief": not a pain score
+            return not (last_other >= 0 and re.fullmatch(r"\s*(?:of|to|until|in)\s+(?:[\w-]+\s+){0,3}\S*",
+                                                          lower[last_other:last_pain]))
         if last_pain >= 0 and last_other - last_pain <= 45 and re.match(
                 r"\w*\s+(?:[\w-]+\s+){0,3}?(?:related\s+to|associated\s+with|(?:on|during|with|at|upon|after)\s+"
                 r"(?:[\w-]+\s+){0,2}?(?:movement|motion|flexion|extension|rest|cough\w*|walking|activity|"
@@ -745,9 +761,8 @@ class ScoreFinder:
         level = bool(v.features.get("from_value") or v.features.get("to_value"))
 
         def no_number_between(rx: re.Pattern[str], s: str) -> bool:
-            m = None
-            for m in rx.finditer(s):
-                pass
+            found = list(rx.finditer(s))
+            m = found[-1] if found else None
             if m is None or re.search(r"\bno\s+(?:\w+\s+)?$", s[max(0, m.start() - 25):m.start()]):
                 return False  # "no mean differences were found": not a difference value
             return _FREE_DIGIT_RE.search(s, m.end()) is None
@@ -756,11 +771,13 @@ class ScoreFinder:
                   or _CHANGED_BY_RE.search(near) is not None)
         if change:
             last_change = self._last(self.change_re, clause)
-            if re.search(r"\bfrom\b(?![\s-]+baseline)", clause[last_change:]) or re.search(r"\bto\s*$", near):
+            if re.search(r"\bfrom\b(?![\s-]+baseline)", clause[last_change:]) or \
+                    re.search(r"\bto\s*$", near):
                 change = False  # "decreased from 6.8 to 4.1": levels, not changes
         label = self._bracket_label(lower, s_start, v.value_start)
         diff = (bool(v.features.get("difference_words")) or no_number_between(self.diff_re, clause)
-                or (label is not None and re.search(r"differen\w*\s*(?:[\w-]+\s*){0,2}[:,]?\s*$", label) is not None)
+                or (label is not None
+                    and re.search(r"differen\w*\s*(?:[\w-]+\s*){0,2}[:,]?\s*$", label) is not None)
                 or re.match(r"\s*(?:mm|cm|points?)?\s*(?:lower|higher|less|more|greater|better|worse)\s+"
                             r"(?:for|in|than|with|among)", lower[v.value_end:v.value_end + 40]) is not None)
         hint = v.features.get("stat_hint")
@@ -834,11 +851,13 @@ class ScoreFinder:
         names: list[str] = []
         if resp:
             seg = text[max(s_start, resp.start() - 120):resp.start()]
-            m = re.search(r"\b(?:in|for)\s+(?:the\s+)?groups?\s+([A-Za-z0-9]{1,4})\s*(?:,|and)\s*([A-Za-z0-9]{1,4})", seg)
+            m = re.search(r"\b(?:in|for)\s+(?:the\s+)?groups?\s+([A-Za-z0-9]{1,4})\s*(?:,|"
+                          r"and)\s*([A-Za-z0-9]{1,4})", seg)
             if m:
                 names = [f"group {m.group(1)}", f"group {m.group(2)}"]
             else:
-                m = re.search(r"\b(?:in|for)\s+(?:the\s+)?([\w+-]+(?:\s+[\w+-]+)?)\s+and\s+([\w+-]+(?:\s+[\w+-]+)?)\s+groups?\b", seg)
+                m = re.search(r"\b(?:in|for)\s+(?:the\s+)?([\w+-]+(?:\s+[\w+-]+)?)\s+and\s+"
+                              r"([\w+-]+(?:\s+[\w+-]+)?)\s+groups?\b", seg)
                 if m:
                     names = [m.group(1), m.group(2)]
         if names:
@@ -862,7 +881,8 @@ def _runs(text: str, values: list[ScoreValue]) -> list[list[ScoreValue]]:
     for v in values:
         if runs:
             gap = text[runs[-1][-1].end:v.start]
-            if re.fullmatch(r"[\s,;)\]]*(?:and|vs\.?|versus)?[\s,;]*(?:mm|%|points?)?[\s,;)\]]*(?:and)?\s*", gap) \
+            if re.fullmatch(r"[\s,;)\]]*(?:and|vs\.?|versus)?[\s,;]*(?:mm|%|"
+                            r"points?)?[\s,;)\]]*(?:and)?\s*", gap) \
                     and len(gap) <= 14:
                 runs[-1].append(v)
                 continue
@@ -882,7 +902,8 @@ def _stat_groups(text: str, values: list[ScoreValue]) -> list[list[ScoreValue]]:
                     r"\b(?:vs\.?|versus|compared\s+(?:with|to)|relative\s+to|than|and|while|whereas)\b", gap):
                 groups[-1].append(v)
                 continue
-            if re.fullmatch(r"[\s,;)\]]*(?:and|vs\.?|versus)?[\s,;]*(?:mm|%|points?)?[\s,;)\]]*(?:and)?\s*", gap) \
+            if re.fullmatch(r"[\s,;)\]]*(?:and|vs\.?|versus)?[\s,;]*(?:mm|%|"
+                            r"points?)?[\s,;)\]]*(?:and)?\s*", gap) \
                     and len(gap) <= 14:
                 groups[-1].append(v)
                 continue

@@ -61,11 +61,14 @@ def test_extract_reports_bad_lines_and_goes_on(tmp_path: Path, capsys: pytest.Ca
     assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a", "b"]
 
 
-def test_extract_rejects_unknown_output_and_missing_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_extract_rejects_unknown_output_and_missing_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = write_input(tmp_path / "in.jsonl", [json.dumps({"id": "a", "text": ABSTRACT})])
     code, _, err = run_cli(["extract", str(src), "--out", str(tmp_path / "out.xml")], capsys)
     assert code == 2 and "unknown output type" in err
-    code, _, err = run_cli(["extract", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "o.jsonl")], capsys)
+    missing = tmp_path / "missing.jsonl"
+    code, _, err = run_cli(["extract", str(missing), "--out", str(tmp_path / "o.jsonl")], capsys)
     assert code == 2 and "no such file" in err
 
 

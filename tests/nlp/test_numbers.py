@@ -29,7 +29,7 @@ def test_offsets_slice_to_text_and_ranges_are_not_signs() -> None:
     values = [n.value for n in nums]
     assert values[:5] == [6.8, 2.2, 0.0, 10.0, -1.5]
     assert 260.0 in values and 320.0 in values  # not -320
-    assert [1.0, 2.0, 4.0] == [n.value for n in nums if n.text in ("1", "2", "4")]
+    assert [n.value for n in nums if n.text in ("1", "2", "4")] == [1.0, 2.0, 4.0]
     assert pytest.approx(0.002) in values and pytest.approx(1.2e-5) in values
 
 

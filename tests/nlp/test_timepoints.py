@@ -35,7 +35,9 @@ def test_lists_share_a_group() -> None:
     assert len({t.group for t in items}) == 1 and items[0].group >= 0
 
 
-@pytest.mark.parametrize("text", ["patients aged 18 to 65 years", "a 5-year-old girl", "between 2010 and 2015"])
+@pytest.mark.parametrize(
+    "text", ["patients aged 18 to 65 years", "a 5-year-old girl", "between 2010 and 2015"]
+)
 def test_ages_and_years_are_not_time_points(text: str) -> None:
     assert find_timepoints(text) == []
 

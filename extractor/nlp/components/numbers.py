@@ -12,7 +12,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
-from extractor.nlp.context import doc_text, shared
+from extractor.nlp.context import doc_lower, doc_text, shared
 from extractor.nlp.numbers import Number, find_numbers
 
 RULE_DIGITS = "numbers.digits.v1"
@@ -20,8 +20,8 @@ RULE_WORDS = "numbers.words.v1"
 
 
 def number_flags(n: Number) -> str:
-    return "".join(f for f, on in (("i", n.is_int), ("w", n.words), ("s", n.signed),
-                                   ("p", n.percent), ("e", n.sci)) if on)
+    return ("i" if n.is_int else "") + ("w" if n.words else "") + ("s" if n.signed else "") + \
+        ("p" if n.percent else "") + ("e" if n.sci else "")
 
 
 def numbers_from_doc(doc: Doc) -> list[Number]:
@@ -46,7 +46,7 @@ class NumberNormalizer(RuleComponent):
         super().__init__(nlp, name, span_key=span_key, scorer=scorer, word_numbers=word_numbers)
 
     def match(self, doc: Doc) -> list[Number]:
-        found = find_numbers(doc_text(doc))
+        found = find_numbers(doc_text(doc), doc_lower(doc))
         if not self.cfg.get("word_numbers", True):
             found = [n for n in found if not n.words]
         return found

@@ -30,7 +30,7 @@ from spacy.tokens import Doc
 from extractor.nlp.arms import arm_name_after, arm_name_before, stated_group_count
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
 from extractor.nlp.components.numbers import numbers_from_doc
-from extractor.nlp.context import DocContext, add_candidates, doc_text
+from extractor.nlp.context import DocContext, add_candidates, doc_lower, doc_text
 from extractor.nlp.lexicon import NON_PERSON_NOUNS, PERSON_NOUNS
 from extractor.nlp.numbers import Number
 from extractor.nlp.rules import Rule
@@ -47,7 +47,8 @@ _ASA = (r"(?:american\s+society\s+of\s+ana?esthesiolog\w*\s*(?:\(\s*asa\s*\)\s*)
         r"(?:(?:[ivx]+|[0-9])(?:\s*(?:-|–|to|and|or|,|/)\s*(?:[ivx]+|[0-9]))*\s*)?,?\s*")
 SUBPATTERNS = {"PERSON": f"(?:{PERSON_NOUNS})", "MOD": _MOD, "ASA": _ASA}
 _NON_PERSON_AFTER = re.compile(rf"\s*(?:[-–]\s*)?(?:[a-z0-9][\w/'’+-]*\s+){{0,2}}?(?:{NON_PERSON_NOUNS})\b")
-_UNIT_AFTER = re.compile(r"\s*(?:%|percent|mg|µg|mcg|ml|mm|cm|kg|g\b|years?|yrs?|months?|weeks?|days?|hours?|h\b|min)")
+_UNIT_AFTER = re.compile(r"\s*(?:%|percent|mg|µg|mcg|ml|mm|cm|kg|g\b|years?|yrs?|months?|weeks?|days?|hours?|"
+                         r"h\b|min)")
 _PERSON_BEFORE = re.compile(rf"\b(?:{PERSON_NOUNS})\s*[(\[]?\s*$")
 _EACH_AFTER = re.compile(
     rf"\s*(?:[a-z]+\s+)?(?:{PERSON_NOUNS})\s+(?:(?:were|was)\s+)?(?:in\s+each|per|each|in\s+every)\b"
@@ -162,7 +163,8 @@ def _arm_name_near(text: str, lower: str, n: Number) -> str | None:
     m_in = _IN_GROUP.match(lower, n.end)
     pos = m_in.end() if m_in else n.end
     if not m_in:
-        m_p = re.match(rf"\s*(?:[a-z]+\s+)?(?:{PERSON_NOUNS})\b\s*(?:were\s+|as\s+|who\s+)?", lower[pos:pos + 40])
+        m_p = re.match(rf"\s*(?:[a-z]+\s+)?(?:{PERSON_NOUNS})\b\s*(?:were\s+|as\s+|"
+                       rf"who\s+)?", lower[pos:pos + 40])
         if m_p:
             pos += m_p.end()
     return arm_name_after(text, pos)
@@ -252,7 +254,8 @@ class SampleSizeExtractor(RuleComponent):
                 continue
             if text[num.end:num.end + 1] in ("/", "-", "–") and text[num.end + 1:num.end + 2].isdigit():
                 continue  # "34/64", "18-65"
-            if _RATIO_AFTER_RE.match(text, num.end) or _RATIO_BEFORE_RE.search(text, max(0, num.start - 3), num.start):
+            if _RATIO_AFTER_RE.match(text, num.end) or \
+                    _RATIO_BEFORE_RE.search(text, max(0, num.start - 3), num.start):
                 continue  # a ratio ("randomized 2:1:1")
             if num.start > 0 and (text[num.start - 1] in "/–" or
                                   _RANGE_DASH_BEFORE_RE.search(text, max(0, num.start - 3), num.start)):
@@ -266,7 +269,8 @@ class SampleSizeExtractor(RuleComponent):
                     if m:
                         cand = Candidate(num, num.start, m.end(), rule_id, m.group("noun") or None)
                         break
-            if cand is None and (_UNIT_AFTER.match(lower, num.end) or _NON_PERSON_AFTER.match(lower, num.end)):
+            if cand is None and (_UNIT_AFTER.match(lower, num.end)
+                                 or _NON_PERSON_AFTER.match(lower, num.end)):
                 continue
             if cand is None and eq_before:
                 for rule_id, rx, _conf in self._n_eq:
@@ -304,7 +308,8 @@ class SampleSizeExtractor(RuleComponent):
         # "patients ( n = 25 )", "patients with acute NP ( n = 72 )" — but not "patients were
         # randomised to receive oxaprozin ( n = 49 )"
         return len(m.group(1)) <= 30 and re.search(
-            r"\b(?:were|was|received?|receiving|randomi\w+|assigned|allocated|to|treated)\b", m.group(1)) is None
+            r"\b(?:were|was|received?|receiving|randomi\w+|assigned|allocated|to|"
+            r"treated)\b", m.group(1)) is None
 
     def _score(self, cand: Candidate, lower: str, ctx: DocContext, lo: int, hi: int,
                next_number: int) -> None:
@@ -455,7 +460,8 @@ class SampleSizeExtractor(RuleComponent):
                 continue
             if labels is None:
                 labels = _distinct_group_labels(text)
-            names: list[str | None] = list(labels) if len(labels) == k else [f"group {i + 1}" for i in range(k)]
+            names: list[str | None] = (list(labels) if len(labels) == k
+                                       else [f"group {i + 1}" for i in range(k)])
             out.append(self._set(rule, [(num, names[i]) for i in range(k)]))
         return out
 
@@ -488,7 +494,8 @@ class SampleSizeExtractor(RuleComponent):
                 name = inner.group(1) if inner else arm_name_before(text, pos)
             else:
                 # "Group B (betamethasone; 37 pts)", "group ( 120 cases )"
-                m_par = re.search(r"(?:\(\s*([^()]{1,40}?)\s*;|\()\s*$", text[max(0, num.start - 45):num.start])
+                m_par = re.search(r"(?:\(\s*([^()]{1,40}?)\s*;|"
+                                  r"\()\s*$", text[max(0, num.start - 45):num.start])
                 if not (m_par and re.match(rf"\s*(?:{PERSON_NOUNS})\s*\)", lower[num.end:num.end + 20])):
                     continue
                 pos = num.start - len(m_par.group(0))
@@ -518,11 +525,13 @@ class SampleSizeExtractor(RuleComponent):
             window = lower[max(0, num.start - 40):num.start]
             if "group" not in window and "arm" not in window and "cohort" not in window:
                 continue
-            m = re.search(r"\b(?:group|arm|cohort)(?:\s+[a-z0-9]{1,3})?\s+(?:of|consisted\s+of|included|comprised|"
+            m = re.search(r"\b(?:group|arm|cohort)(?:\s+[a-z0-9]{1,3})?\s+(?:of|consisted\s+of|included|"
+                          r"comprised|"
                           r"contained|had|with)\s+$", lower[max(0, num.start - 40):num.start])
             if not m or not re.match(rf"\s*(?:[a-z]+\s+)?(?:{PERSON_NOUNS})\b", lower[num.end:num.end + 30]):
                 continue
-            verb = re.search(r"\s+(?:of|consisted\s+of|included|comprised|contained|had|with)\s+$", m.group(0))
+            verb = re.search(r"\s+(?:of|consisted\s+of|included|comprised|contained|had|"
+                             r"with)\s+$", m.group(0))
             assert verb is not None
             label_end = num.start - len(verb.group(0))
             found.append((num, arm_name_before(text, label_end)))
@@ -545,7 +554,8 @@ class SampleSizeExtractor(RuleComponent):
             tail = lower[m_in.end():m_in.end() + 50]
             verb = m_in.group(0)
             sent_i = ctx.sentence_index(num.start)
-            allocated = re.search(r"receiv|allocated|assigned|randomi|treated|given|underwent", verb) is not None
+            allocated = re.search(r"receiv|allocated|assigned|randomi|treated|given|"
+                                  r"underwent", verb) is not None
             if not allocated and verb.strip().endswith("to"):
                 s0, s1 = ctx.sentence_at(num.start)
                 allocated = re.search(r"randomi|assigned|allocated", lower[s0:num.start]) is not None
@@ -645,7 +655,7 @@ class SampleSizeExtractor(RuleComponent):
 
     def match(self, doc: Doc) -> tuple[list[Candidate], list[ArmSizeMatch]]:
         text = doc_text(doc)
-        lower = text.lower()
+        lower = doc_lower(doc)
         ctx = DocContext(doc)
         numbers = numbers_from_doc(doc)
         cands = self._candidates(text, lower, ctx, numbers)

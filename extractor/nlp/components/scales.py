@@ -19,7 +19,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
-from extractor.nlp.context import DocContext, add_candidates, doc_text
+from extractor.nlp.context import DocContext, add_candidates, doc_lower, doc_text
 from extractor.nlp.lexicon import NON_PAIN_TARGET_LOWER_RE, PAIN_LOWER_RE, doc_about_pain
 from extractor.nlp.rules import Rule
 from extractor.records import SCALES
@@ -37,6 +37,13 @@ class ScaleMatch:
 _REST_MOVEMENT_RE = re.compile(
     r"[^.;]{0,15}?\b(?:at|on|during|with)\s+(?:rest|movement|mobili[sz]ation|cough\w*|walking|"
     r"deep\s+breathing|swallowing|injection)\b")
+
+
+def _trigger_order(triggers: set[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """The triggers, each with the shorter triggers it contains, shortest first (so that the
+    check of "behavioural pain" is skipped whenever "pain" is absent)."""
+    ordered = sorted(triggers, key=lambda t: (len(t), t))
+    return [(t, tuple(u for u in ordered if len(u) < len(t) and u in t)) for t in ordered]
 
 
 class PainScaleMatcher(RuleComponent):
@@ -58,16 +65,20 @@ class PainScaleMatcher(RuleComponent):
             compiled.append((r, re.compile(pattern), lower, triggers))
         self._compiled = compiled
         # every distinct trigger, checked once per document
-        self._lower_triggers = sorted({t for _, _, low, ts in compiled if low for t in ts})
-        self._exact_triggers = sorted({t for _, _, low, ts in compiled if not low for t in ts})
+        self._lower_triggers = _trigger_order({t for _, _, low, ts in compiled if low for t in ts})
+        self._exact_triggers = _trigger_order({t for _, _, low, ts in compiled if not low for t in ts})
 
     def match(self, doc: Doc) -> list[ScaleMatch]:
         text = doc_text(doc)
-        lower = text.lower()
+        lower = doc_lower(doc)
         found: list[tuple[ScaleMatch, Rule]] = []
         taken: list[tuple[int, int]] = []
-        present = {t for t in self._lower_triggers if t in lower}
-        present.update(t for t in self._exact_triggers if t in text)
+        present: set[str] = set()
+        for triggers, subject in ((self._lower_triggers, lower), (self._exact_triggers, text)):
+            for t, inner in triggers:
+                # a trigger containing another one cannot be there when that one is not
+                if (not inner or present.issuperset(inner)) and t in subject:
+                    present.add(t)
         if not present:
             return []
         lazy: list[tuple[Rule, re.Pattern[str], bool, tuple[str, ...]]] = []

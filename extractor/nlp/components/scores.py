@@ -73,6 +73,7 @@ class ScoreExtractor(RuleComponent):
     },
     default_score_weights={"spans_extractor.scores_f": 1.0},
 )
-def make_scores(nlp: Language, name: str, span_key: str, require_pain: bool, scorer: Scorer | None) -> ScoreExtractor:
+def make_scores(nlp: Language, name: str, span_key: str, require_pain: bool,
+                scorer: Scorer | None) -> ScoreExtractor:
     """Pain-score values (rules in ``patterns/scores.jsonl`` and :mod:`extractor.nlp.scores`)."""
     return ScoreExtractor(nlp, name, span_key=span_key, scorer=scorer, require_pain=require_pain)

@@ -14,14 +14,14 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
-from extractor.nlp.context import DocContext, add_candidates, doc_mentions_pain, doc_text
+from extractor.nlp.context import DocContext, add_candidates, doc_lower, doc_mentions_pain, doc_text
 from extractor.nlp.timepoints import TimePoint, find_timepoints
 
 
 class TimepointExtractor(RuleComponent):
     def match(self, doc: Doc) -> list[TimePoint]:
         text = doc_text(doc)
-        lower = text.lower()
+        lower = doc_lower(doc)
         if self.cfg.get("require_pain", True) and not doc_mentions_pain(doc):
             return []  # time points are only read for pain scores and proportions
         return find_timepoints(text, lower)
