@@ -1,0 +1,304 @@
+"""Worker side of a batch run: one chunk in, one Parquet partition out.
+
+:func:`process_chunk` is the only place that runs the spaCy pipeline in a batch run; the local
+engine calls it in the main process (``--workers 1``) or in worker processes, the Dask engine in
+its tasks. It always writes the same partition for the same chunk:
+
+* one row per extracted value (``extractor.io.row_schema()`` columns), or one id-only row for an
+  extracted record without values, exactly as ``ExtractionRecord.to_rows()``;
+* one id-only row per skipped abstract, deletion and failed record;
+* extra columns: ``status`` (``extracted`` / ``skipped`` / ``deleted`` / ``failed``), ``reason``
+  (why skipped or failed), ``seq`` (the event order), ``source_file`` and ``version``.
+
+The partition is written to a temporary file in the same folder and renamed into place, so a
+partition file is either complete or absent. Each worker process loads the pipeline once
+(:func:`pipeline`), however many chunks it handles.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from extractor.batch.chunks import (
+    STATUS_DELETED,
+    STATUS_EXTRACTED,
+    STATUS_FAILED,
+    ChunkInput,
+    InputFile,
+    ReadState,
+    iter_chunks,
+    make_seq,
+    version_of,
+)
+from extractor.batch.prefilter import Prefilter, PrefilterConfig
+from extractor.records import ROW_COLUMNS, Abstract, ExtractionRecord
+
+EXTRA_COLUMNS: tuple[str, ...] = ("status", "reason", "seq", "source_file", "version")
+PROBLEMS_KEPT_PER_CHUNK = 20
+PARTS_DIR = "parts"
+
+_FLOAT_COLUMNS = ("days", "value", "percent", "p", "confidence")
+
+
+def partition_schema() -> Any:
+    """``row_schema()`` plus the batch columns (see the module docstring)."""
+    import pyarrow as pa
+
+    from extractor.io import row_schema
+
+    return row_schema().append(pa.field("status", pa.string())).append(pa.field("reason", pa.string())) \
+        .append(pa.field("seq", pa.int64())).append(pa.field("source_file", pa.string())) \
+        .append(pa.field("version", pa.int64()))
+
+
+def _clean(row: dict[str, Any]) -> dict[str, Any]:
+    for col in _FLOAT_COLUMNS:
+        v = row.get(col)
+        if v is not None:
+            f = float(v)
+            row[col] = None if math.isnan(f) else f
+    return row
+
+
+@dataclass
+class ChunkSummary:
+    """What a worker reports about one chunk (small: counts and the first problems)."""
+
+    file_index: int
+    chunk_index: int
+    first_item: int
+    n_items: int
+    partition: str
+    rows: int
+    counts: Counter[str] = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    worker_peak_rss_mb: float = 0.0
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM) in MB; 0 where /proc is not available."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _extract_all(nlp: Any, abstracts: list[tuple[int, Abstract]], batch_size: int
+                 ) -> list[tuple[int, Abstract, ExtractionRecord | None, str | None]]:
+    """Run the pipeline; a record the pipeline fails on is retried alone and reported as failed."""
+    from extractor.nlp import extract
+
+    if not abstracts:
+        return []
+    try:
+        records = list(extract(nlp, (a for _, a in abstracts), batch_size=batch_size))
+        return [(i, a, r, None) for (i, a), r in zip(abstracts, records, strict=True)]
+    # A pipeline bug on one odd abstract must not stop a run over millions: isolate it below.
+    except Exception:  # noqa: BLE001
+        pass
+    out: list[tuple[int, Abstract, ExtractionRecord | None, str | None]] = []
+    for i, a in abstracts:
+        try:
+            (record,) = list(extract(nlp, [a], batch_size=1))
+            out.append((i, a, record, None))
+        except Exception as exc:  # noqa: BLE001  (reported per record, see above)
+            out.append((i, a, None, f"pipeline error: {type(exc).__name__}: {exc}"[:500]))
+    return out
+
+
+def build_rows(chunk: ChunkInput, nlp: Any, batch_size: int, counts: Counter[str]) -> list[dict[str, Any]]:
+    """The partition rows of a chunk, in item order."""
+    items: list[tuple[int, list[dict[str, Any]]]] = []
+    blank = dict.fromkeys((*ROW_COLUMNS, *EXTRA_COLUMNS))
+
+    def id_row(item: int, rid: str, status: str, reason: str | None, version: int | None) -> dict[str, Any]:
+        return {**blank, "id": rid, "status": status, "reason": reason,
+                "seq": make_seq(chunk.file_index, item), "source_file": chunk.source_file, "version": version}
+
+    for item, abstract, record, error in _extract_all(nlp, chunk.abstracts, batch_size):
+        counts["read"] += 1
+        counts["abstracts"] += 1
+        version = version_of(abstract)
+        if record is None:
+            counts["failed"] += 1
+            counts["failed: pipeline error"] += 1
+            items.append((item, [id_row(item, abstract.id, STATUS_FAILED, error, version)]))
+            continue
+        counts["extracted"] += 1
+        n_values = 0
+        rows = record.to_rows()
+        extra = {"status": STATUS_EXTRACTED, "reason": None, "seq": make_seq(chunk.file_index, item),
+                 "source_file": chunk.source_file, "version": version}
+        for row in rows:
+            row.update(extra)
+            _clean(row)
+            if row.get("kind"):
+                n_values += 1
+                counts[f"values: {row['kind']}"] += 1
+        counts["values"] += n_values
+        if n_values:
+            counts["with values"] += 1
+        items.append((item, rows))
+    for ev in chunk.events:
+        counts["read"] += 1
+        if ev.status == STATUS_DELETED:
+            counts["deletions"] += 1
+        else:
+            counts["abstracts"] += 1
+            counts["skipped"] += 1
+            counts[f"skipped: {ev.reason}"] += 1
+        items.append((ev.item, [id_row(ev.item, ev.id, ev.status, ev.reason, ev.version)]))
+    counts["failed"] += len(chunk.problems)
+    if chunk.problems:
+        counts["failed: unreadable"] += len(chunk.problems)
+    items.sort(key=lambda pair: pair[0])
+    return [row for _, rows in items for row in rows]
+
+
+def write_partition(table: Any, path: Path) -> None:
+    """Write a Parquet file atomically: temporary file in the same folder, fsync, rename."""
+    import pyarrow.parquet as pq
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def process_chunk(nlp: Any, chunk: ChunkInput, out_dir: Path, batch_size: int = 64) -> ChunkSummary:
+    """Extract one chunk and write its partition ``out_dir/parts/<name>.parquet``."""
+    import pyarrow as pa
+
+    started = time.perf_counter()
+    counts: Counter[str] = Counter()
+    rows = build_rows(chunk, nlp, batch_size, counts)
+    schema = partition_schema()
+    # column by column: ~20x faster than Table.from_pylist for these wide, sparse rows
+    table = pa.Table.from_pydict({name: [row[name] for row in rows] for name in schema.names}, schema=schema)
+    name = f"{PARTS_DIR}/{chunk.name}.parquet"
+    write_partition(table, out_dir / name)
+    return ChunkSummary(
+        file_index=chunk.file_index, chunk_index=chunk.chunk_index, first_item=chunk.first_item,
+        n_items=chunk.n_items, partition=name, rows=len(rows), counts=counts,
+        problems=[msg for _, msg in chunk.problems[:PROBLEMS_KEPT_PER_CHUNK]],
+        seconds=time.perf_counter() - started, worker_peak_rss_mb=peak_rss_mb(),
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# One pipeline per worker process
+
+
+_PIPELINES: dict[tuple[str, int], Any] = {}
+
+
+def pipeline(model: str | None) -> Any:
+    """The pipeline for ``model`` (None: the built-in rules), loaded once per process (and per
+    thread: a Dask worker may run several tasks at once, and a pipeline is not shared between
+    threads)."""
+    key = (model or "", threading.get_ident())
+    nlp = _PIPELINES.get(key)
+    if nlp is None:
+        from extractor.nlp import load_pipeline
+
+        nlp = load_pipeline(model)
+        _PIPELINES[key] = nlp
+    return nlp
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """Everything a worker needs besides its chunk (picklable, small)."""
+
+    out_dir: str
+    model: str | None
+    batch_size: int
+    chunk_size: int
+    prefilter: PrefilterConfig
+    fmt: str | None
+    options: dict[str, Any]
+
+
+_CONFIG: WorkerConfig | None = None
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs. A killed process stays a zombie until its parent reaps it, and a
+    parent such as ``subprocess.run`` may wait for our end of its output pipe first: a zombie
+    counts as dead, or the two would wait for each other."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            state = fh.read().rsplit(b")", 1)[-1].split()[0]
+        return state not in (b"Z", b"X")
+    except (OSError, IndexError):
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _watch_coordinator(coordinator: int, parent: int) -> None:
+    while True:
+        time.sleep(0.5)
+        # the coordinator died (e.g. SIGKILL), or our parent (the fork server) did: stop at once
+        if os.getppid() != parent or not _alive(coordinator):
+            os._exit(1)
+
+
+def init_pool_worker(config: WorkerConfig, coordinator_pid: int) -> None:
+    """Initializer of a local worker process: load the pipeline once; exit if the run dies."""
+    global _CONFIG
+    _CONFIG = config
+    threading.Thread(target=_watch_coordinator, args=(coordinator_pid, os.getppid()), daemon=True,
+                     name="coordinator-watch").start()
+    pipeline(config.model)
+
+
+def pool_process_chunk(chunk: ChunkInput) -> ChunkSummary:
+    """Task of a local worker process."""
+    assert _CONFIG is not None, "init_pool_worker was not run"
+    return process_chunk(pipeline(_CONFIG.model), chunk, Path(_CONFIG.out_dir), _CONFIG.batch_size)
+
+
+@dataclass
+class FileResult:
+    """What a Dask task reports for one input file."""
+
+    file_index: int
+    n_items: int
+    summaries: list[ChunkSummary]
+
+
+def process_file(file: InputFile, config: WorkerConfig, skip: frozenset[int]) -> FileResult:
+    """Dask task: read one input file, pre-filter, extract, write its partitions (chunks in ``skip``
+    are already done and only read past)."""
+    nlp = pipeline(config.model)
+    prefilter = Prefilter(config.prefilter)
+    state = ReadState()
+    summaries = [
+        process_chunk(nlp, chunk, Path(config.out_dir), config.batch_size)
+        for chunk in iter_chunks(file, config.chunk_size, prefilter, fmt=config.fmt, options=config.options,
+                                 skip=skip, state=state)
+    ]
+    return FileResult(file_index=file.index, n_items=state.items, summaries=summaries)

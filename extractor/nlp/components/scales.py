@@ -1,0 +1,190 @@
+"""``extractor_pain_scales``: named pain scales, canonicalised (VAS, NRS, VRS, BPI, MPQ, WOMAC, FPS,
+other), and ``unspecified`` when pain is scored with no scale named.
+
+A scale used for something else (a VAS for nausea or satisfaction) does not count: rules with
+``"context": "pain"`` need a pain word in the sentence (or another counted mention of the same
+scale). ``weak`` rules (a bare "0-10 scale" next to pain) count only when no other named scale
+is found, and ``fallback`` rules (a pain score with no scale) only when nothing else is.
+
+Candidates: ``kind="scale"`` with ``scale``; span group ``extractor.scales`` (label = scale).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
+from extractor.nlp.context import DocContext, add_candidates, doc_lower, doc_text
+from extractor.nlp.lexicon import NON_PAIN_TARGET_LOWER_RE, PAIN_LOWER_RE, doc_about_pain
+from extractor.nlp.rules import Rule
+from extractor.records import SCALES
+
+
+@dataclass(frozen=True, slots=True)
+class ScaleMatch:
+    start: int
+    end: int
+    scale: str
+    rule_id: str
+    confidence: float
+
+
+_REST_MOVEMENT_RE = re.compile(
+    r"[^.;]{0,15}?\b(?:at|on|during|with)\s+(?:rest|movement|mobili[sz]ation|cough\w*|walking|"
+    r"deep\s+breathing|swallowing|injection)\b")
+
+
+def _trigger_order(triggers: set[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """The triggers, each with the shorter triggers it contains, shortest first (so that the
+    check of "behavioural pain" is skipped whenever "pain" is absent)."""
+    ordered = sorted(triggers, key=lambda t: (len(t), t))
+    return [(t, tuple(u for u in ordered if len(u) < len(t) and u in t)) for t in ordered]
+
+
+class PainScaleMatcher(RuleComponent):
+    rules_name = "scales"
+
+    def compile_rules(self, rules: list[Rule]) -> None:
+        compiled: list[tuple[Rule, re.Pattern[str], bool, tuple[str, ...]]] = []
+        for r in rules:
+            label = r.get("label")
+            if label not in SCALES:
+                raise ValueError(f"{self.name}: rule {r['id']}: unknown scale {label!r}")
+            if r.get("context", "pain") not in ("pain", "any", "pain_near"):
+                raise ValueError(f"{self.name}: rule {r['id']}: unknown context {r.get('context')!r}")
+            lower = r.get("case", "i") == "i"
+            pattern = str(r["pattern"])
+            if lower and pattern != pattern.lower():
+                raise ValueError(f"{self.name}: rule {r['id']}: a case 'i' pattern must be lower case")
+            triggers = tuple(str(t) for t in r.get("triggers") or ())
+            compiled.append((r, re.compile(pattern), lower, triggers))
+        self._compiled = compiled
+        # every distinct trigger, checked once per document
+        self._lower_triggers = _trigger_order({t for _, _, low, ts in compiled if low for t in ts})
+        self._exact_triggers = _trigger_order({t for _, _, low, ts in compiled if not low for t in ts})
+
+    def match(self, doc: Doc) -> list[ScaleMatch]:
+        text = doc_text(doc)
+        lower = doc_lower(doc)
+        found: list[tuple[ScaleMatch, Rule]] = []
+        taken: list[tuple[int, int]] = []
+        present: set[str] = set()
+        for triggers, subject in ((self._lower_triggers, lower), (self._exact_triggers, text)):
+            for t, inner in triggers:
+                # a trigger containing another one cannot be there when that one is not
+                if (not inner or present.issuperset(inner)) and t in subject:
+                    present.add(t)
+        if not present:
+            return []
+        lazy: list[tuple[Rule, re.Pattern[str], bool, tuple[str, ...]]] = []
+        for r, rx, is_lower, triggers in self._compiled:  # file order = priority
+            subject = lower if is_lower else text
+            if triggers and present.isdisjoint(triggers):
+                continue
+            if r.get("weak") or r.get("fallback"):
+                lazy.append((r, rx, is_lower, triggers))  # only needed when nothing else counts
+                continue
+            for m in rx.finditer(subject):
+                s, e = m.start(), m.end()
+                if s == e or any(a < e and s < b for a, b in taken):
+                    continue
+                taken.append((s, e))
+                found.append((ScaleMatch(s, e, str(r["label"]), str(r["id"]),
+                                         float(r.get("confidence", 0.9))), r))
+        ctx = DocContext(doc)
+        strong = self._judge(found, lower, ctx)
+        counted = {sm.scale for sm, r, ok in strong if ok}
+        if counted:
+            return [sm for sm, r, ok in strong if sm.scale in counted]
+        for r, rx, is_lower, _ in lazy:
+            subject = lower if is_lower else text
+            for m in rx.finditer(subject):
+                s, e = m.start(), m.end()
+                if s == e or any(a < e and s < b for a, b in taken):
+                    continue
+                taken.append((s, e))
+                found.append((ScaleMatch(s, e, str(r["label"]), str(r["id"]),
+                                         float(r.get("confidence", 0.9))), r))
+        judged = self._judge(found, lower, ctx)
+        weak = [sm for sm, r, ok in judged if r.get("weak") and ok]
+        return weak or [sm for sm, r, ok in judged if r.get("fallback") and ok]
+
+    def _judge(self, found: list[tuple[ScaleMatch, Rule]], lower: str,
+               ctx: DocContext) -> list[tuple[ScaleMatch, Rule, bool]]:
+        """Each mention with whether it is used for pain (``context`` of its rule)."""
+        if not found:
+            return []
+        found.sort(key=lambda x: x[0].start)
+        judged: list[tuple[ScaleMatch, Rule, bool]] = []
+        for sm, r in found:
+            context = r.get("context", "pain")
+            if context == "pain_near":
+                ok = PAIN_LOWER_RE.search(lower, max(0, sm.start - 60), sm.end + 20) is not None
+            elif context == "pain":
+                ok = self._pain_use(lower, ctx, sm)
+            else:
+                ok = True
+            judged.append((sm, r, ok))
+        return judged
+
+    @staticmethod
+    def _pain_use(lower: str, ctx: DocContext, sm: ScaleMatch) -> bool:
+        """Does this mention measure pain? The nearest of a pain word and another target (nausea,
+        anxiety, satisfaction, quality of life...) within its sentence decides; with neither in
+        the sentence, a scale counts in an abstract that talks about pain."""
+        s, e = ctx.sentence_at(sm.start)
+        if "pain" in lower[sm.start:sm.end] or _REST_MOVEMENT_RE.match(lower, sm.end, min(e, sm.end + 40)):
+            return True  # "visual analogue pain scale", "VAS scores at rest and on coughing"
+
+        def nearest(rx: re.Pattern[str]) -> int | None:
+            best: int | None = None
+            for m in rx.finditer(lower, s, e):
+                if sm.start <= m.start() < sm.end:
+                    continue  # a word inside the mention itself ("visual analogue discomfort scale")
+                d = sm.start - m.end() if m.end() <= sm.start else m.start() - sm.end
+                if best is None or d < best:
+                    best = d
+            return best
+
+        pain = nearest(PAIN_LOWER_RE)
+        other = nearest(NON_PAIN_TARGET_LOWER_RE)
+        if pain is not None:
+            return other is None or pain <= other or pain <= 25
+        if other is not None:
+            return False
+        return doc_about_pain(lower, 1)
+
+    def set_annotations(self, doc: Doc, matches: list[ScaleMatch]) -> None:
+        if not matches:
+            return
+        ctx = DocContext(doc)
+        items: list[dict[str, Any]] = [{
+            "kind": "scale", "scale": m.scale,
+            **ctx.provenance(m.start, m.end, producer=self.name, producer_id=m.rule_id,
+                             confidence=m.confidence),
+            "features": {"rule": m.rule_id}, "accept": True,
+        } for m in matches]
+        add_candidates(doc, items)
+        if self.span_key:
+            set_span_group(doc, self.span_key, ((m.start, m.end, m.scale, m.rule_id) for m in matches))
+
+
+@Language.factory(
+    "extractor_pain_scales",
+    assigns=["doc._.candidates", "doc.spans"],
+    requires=["token.is_sent_start"],
+    default_config={
+        "span_key": "extractor.scales",
+        "scorer": {"@scorers": "extractor.spans_scorer.v1", "span_key": "extractor.scales"},
+    },
+    default_score_weights={"spans_extractor.scales_f": 1.0},
+)
+def make_pain_scales(nlp: Language, name: str, span_key: str,
+                     scorer: Scorer | None) -> PainScaleMatcher:
+    """Pain-scale mentions (rules in ``patterns/scales.jsonl``)."""
+    return PainScaleMatcher(nlp, name, span_key=span_key, scorer=scorer)

@@ -1,0 +1,121 @@
+"""The pre-filter: its rules, its term syntax, and that it loses no annotated pain value."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from extractor.batch.prefilter import (
+    REASON_NO_ABSTRACT,
+    REASON_NO_NUMBERS,
+    REASON_NO_PAIN,
+    Prefilter,
+    make_config,
+    read_terms,
+    term_pattern,
+)
+from extractor.errors import InputError
+from extractor.records import Abstract
+
+
+def ab(text: str, *, has_abstract: bool = True) -> Abstract:
+    return Abstract(id="x", text=text, has_abstract=has_abstract)
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("Knee pain fell from 7.1 to 3.2 on the NRS.", None),
+    ("Postoperative analgesia in 40 children.", None),
+    ("Migraine days fell by half in twenty patients.", None),        # number as a word
+    ("Headache frequency: 4 vs 9 days.", None),
+    ("VAS 6.2 ± 1.1 at baseline.", None),                            # a scale alone is enough
+    ("The visual analogue scale fell by 3 points.", None),
+    ("The visual-analog scale fell by 3 points.", None),            # hyphen counts as a space
+    ("Statins lowered LDL by 30% in 400 adults (p = 0.01).", REASON_NO_PAIN),
+    ("Spain and Bahrain: 12 towns.", REASON_NO_PAIN),               # terms only at word starts
+    ("Chronic pain is undertreated; we discuss why.", REASON_NO_NUMBERS),
+    ("One patient reported pain.", REASON_NO_NUMBERS),              # 'one' is not counted
+    ("Pain trial with 3 arms.", None),
+])
+def test_rules(text: str, reason: str | None) -> None:
+    assert Prefilter().reason(ab(text)) == reason
+
+
+def test_title_only_record_is_skipped_as_no_abstract() -> None:
+    assert Prefilter().reason(ab("Pain in 30 patients\n", has_abstract=False)) == REASON_NO_ABSTRACT
+
+
+def test_each_rule_can_be_switched_off() -> None:
+    assert Prefilter(make_config(enabled=False)).reason(ab("nothing here")) is None
+    assert Prefilter(make_config(require_number=False)).reason(ab("Pain is common.")) is None
+    assert Prefilter(make_config(require_pain_term=False)).reason(ab("LDL fell by 30%.")) is None
+    title_only = ab("Pain in 3\n", has_abstract=False)
+    assert Prefilter(make_config(require_abstract=False)).reason(title_only) is None
+
+
+def test_custom_terms_replace_the_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "terms.txt"
+    path.write_text("# itch study terms\nprurit*\nitch severity score  # a scale\n\n", encoding="utf-8")
+    terms = read_terms(path)
+    assert terms == ("prurit*", "itch severity score")
+    pre = Prefilter(make_config(terms=terms))
+    assert pre.reason(ab("Pruritus fell in 40 patients.")) is None
+    assert pre.reason(ab("The Itch  Severity\nScore fell by 2.")) is None
+    assert pre.reason(ab("Knee pain fell from 7 to 3.")) == REASON_NO_PAIN
+    assert pre.pain_terms_in("pruritus and pruritic rash") == ["pruritus", "pruritic"]
+
+
+def test_term_patterns() -> None:
+    import re
+
+    assert re.search(term_pattern("analges*"), "epidural analgesia", re.I)
+    assert not re.search(term_pattern("sore"), "soreness", re.I)      # whole word unless '*'
+    assert re.search(term_pattern("SF-MPQ"), "the SF MPQ total", re.I)
+
+
+@pytest.mark.parametrize("bad", ["(pain|ache)", "*pain", "pain?", ""])
+def test_bad_terms_are_user_errors(bad: str) -> None:
+    with pytest.raises(InputError):
+        term_pattern(bad)
+
+
+def test_empty_terms_file_is_a_user_error(tmp_path: Path) -> None:
+    path = tmp_path / "terms.txt"
+    path.write_text("# nothing\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no pain terms"):
+        read_terms(path)
+    with pytest.raises(InputError, match="cannot read"):
+        read_terms(tmp_path / "missing.txt")
+
+
+def _annotated(path: Path) -> dict[str, dict[str, int]]:
+    out = {}
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            rec = json.loads(line)
+            out[rec["id"]] = {
+                "scale": len(rec.get("scales") or ()), "score": len(rec.get("scores") or ()),
+                "proportion": len(rec.get("proportions") or ()),
+                "other": int(rec.get("sample_size") is not None) + len(rec.get("arm_sizes") or ())
+                + len(rec.get("p_values") or ()),
+            }
+    return out
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize(("pool", "records"), [("pool.jsonl", "dev.jsonl"),
+                                                ("train_pool.jsonl", "train_silver.jsonl")])
+def test_no_annotated_painbench_value_is_in_a_skipped_abstract(shared: Path, pool: str, records: str) -> None:
+    """painbench's abstracts are all about pain: the default pre-filter must pass every one that
+    holds an annotated value (gold in dev.jsonl, silver in train_silver.jsonl)."""
+    pre = Prefilter()
+    annotated = _annotated(shared / "painbench" / records)
+    lost = {}
+    with (shared / "painbench" / pool).open(encoding="utf-8") as fh:
+        for line in fh:
+            a = Abstract.from_dict(json.loads(line))
+            if a.id in annotated and pre.reason(a) is not None and any(annotated[a.id].values()):
+                lost[a.id] = (pre.reason(a), annotated[a.id])
+    assert len(annotated) > 100
+    assert lost == {}
