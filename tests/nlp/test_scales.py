@@ -26,6 +26,9 @@ def scales(values: Values, text: str) -> list[str]:
     ("Postoperative pain scores were recorded every hour.", ["unspecified"]),
     ("Nausea was rated on a visual analogue scale.", []),
     ("Anxiety (VAS) and satisfaction were recorded after surgery.", []),
+    # no pain word at all: only instruments that are pain scales by name are read
+    ("Function improved on the Western Ontario and McMaster Universities (WOMAC) index.", ["WOMAC"]),
+    ("Stiffness was rated on a numerical rating scale (NRS) at week 4.", []),
 ])
 def test_scale_canonicalisation_and_pain_context(values: Values, text: str, expected: list[str]) -> None:
     assert scales(values, text) == expected
