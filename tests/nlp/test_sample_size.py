@@ -47,6 +47,10 @@ def test_randomized_beats_screened_and_analysed(values: Values) -> None:
     ("Of 102 patients, 52 were randomized to the block group and 50 to the control group.", [50, 52]),
     ("Forty-eight patients were enrolled (25 in group A; 23 in group B).", [23, 25]),
     ("Group I (n = 21) received ropivacaine. Group II (n = 20) received saline.", [20, 21]),
+    # arms named by a drug with its dose, or with the dose inside the bracket
+    ("Patients received gabapentin 300 mg/day (n = 37) or pregabalin 75 mg twice daily (n = 38).",
+     [37, 38]),
+    ("Patients were randomized to celecoxib (200 mg b.i.d., n=98) or placebo (n=102).", [98, 102]),
 ])
 def test_arm_sizes(values: Values, text: str, expected: list[int]) -> None:
     assert arms(values, text) == expected
@@ -66,3 +70,10 @@ def test_candidates_expose_features(nlp: Any) -> None:
         assert isinstance(c["features"], dict) and "score" in c["features"]
         assert all(isinstance(v, (str, int, float, bool)) or v is None for v in c["features"].values())
     assert [e["n"] for e in doc._.extractions if e["kind"] == "sample_size"] == [150]
+
+
+def test_a_headline_that_is_one_arm_gives_way_to_the_arms(values: Values) -> None:
+    # no total is stated: the arm sizes are not added up, and neither arm is the sample size
+    text = "Patients were randomized to receive celecoxib (n = 98) or placebo (n = 102) for 12 weeks."
+    assert arms(values, text) == [98, 102]
+    assert headline(values, text) is None

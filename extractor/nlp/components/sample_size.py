@@ -396,9 +396,10 @@ class SampleSizeExtractor(RuleComponent):
                 continue
             # an arm cannot be bigger than the whole sample (but it may be the count that was
             # wrongly taken as the whole sample: same offset)
-            if total is not None and headline is not None and any(
-                    a.n > total or (a.n == total and a.start != headline.start) for a in arm_set):
-                continue
+            if total is not None and headline is not None and \
+                    all(a.start != headline.start for a in arm_set) and any(
+                    a.n > total or a.n == total for a in arm_set):
+                continue  # (a set the headline belongs to says the headline is one arm)
             good.append(arm_set)
         if not good:
             return []
@@ -492,6 +493,9 @@ class SampleSizeExtractor(RuleComponent):
                     continue
                 inner = re.search(r"\(\s*([^()]{1,40}?)\s*[;,]\s*$", text[max(0, pos - 45):pos + 1])
                 name = inner.group(1) if inner else arm_name_before(text, pos)
+                if inner and re.match(r"\W*\d", name or ""):
+                    # "dipyridamole (200 mg b.i.d., n = 198)": a dose inside, the arm before it
+                    name = arm_name_before(text, max(0, pos - 45) + inner.start())
             else:
                 # "Group B (betamethasone; 37 pts)", "group ( 120 cases )"
                 m_par = re.search(r"(?:\(\s*([^()]{1,40}?)\s*;|"
