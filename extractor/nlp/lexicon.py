@@ -45,7 +45,7 @@ PERSON_NOUNS = (
     r"respondents?|members?|soldiers?|runners?|dancers?|pts|ladies|gentlemen|couples|"
     r"twins|pairs|dyads|families|caregivers?|clients?|consumers?|candidates?|"
     r"healthy\s+controls|controls|probands|teens?|toddlers?|preschoolers?|schoolchildren|"
-    r"donors?|trainees?|physicians?|surgeons?|dentists?|musicians?|drivers?|pilots?|"
+    r"donors?|trainees?|physicians?|surgeons?|dentists?|musicians?|drivers?|pilots|"
     r"parents?|cancer\s+patients|sufferers|migraineurs|asthmatics|diabetics|epileptics|"
     r"mother-infant\s+pairs"
 )

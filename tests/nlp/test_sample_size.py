@@ -23,6 +23,12 @@ def arms(values: Values, text: str) -> list[int]:
     ("A total of 212 patients were enrolled and 190 completed the study.", 212),
     ("Of 340 patients screened, 120 were randomly assigned to two groups.", 120),
     ("We studied 46 consecutive adult patients undergoing knee surgery.", 46),
+    ("RESULTS: Thirty of 40 eligible subjects participated in the trial.", 30),
+    ("Ninety-five women were approached; 81 (85.3%) consented and were randomised.", 81),
+    # studies, factorial designs and compound modifiers are not counts of people
+    ("DESIGN Two randomized controlled trials PARTICIPANTS Adults with knee pain.", None),
+    ("We conducted a 2 × 2 factorial, randomized pilot trial of 100 female patients.", 100),
+    ("After the first 2-tablet dose, patients took 2.5 more tablets on average.", None),
     ("Seventy ASA I-II patients scheduled for surgery were included.", 70),
     ("Patients with chronic neck pain (n = 58) were randomized.", 58),
     ("One hundred and twelve volunteers took part; 9 withdrew.", 112),
