@@ -60,7 +60,8 @@ NON_PERSON_NOUNS = (
     r"attacks?|cycles?|doses?|tablets?|capsules?|days?|weeks?|months?|years?|hours?|minutes?|"
     r"centres?|centers?|hospitals?|sites|countries|rats?|mice|dogs?|animals?|pigs?|rabbits?|"
     r"cadavers?|extremities|sides|arms|legs|molars?|quadrants?|catheters?|needles?|"
-    r"deliveries|births|pregnancies|embryos?|oocytes?|events?|items?|questions?|cells?"
+    r"deliveries|births|pregnancies|embryos?|oocytes?|events?|items?|questions?|cells?|"
+    r"organisms?|isolates?|strains?|bacteria"
 )
 
 

@@ -24,6 +24,9 @@ def arms(values: Values, text: str) -> list[int]:
     ("Of 340 patients screened, 120 were randomly assigned to two groups.", 120),
     ("We studied 46 consecutive adult patients undergoing knee surgery.", 46),
     ("RESULTS: Thirty of 40 eligible subjects participated in the trial.", 30),
+    # planned numbers are not the sample
+    ("The trial was designed to enroll 184 patients. In all, 93 patients were randomized.", 93),
+    ("We calculated that 53 patients were needed. Fifty-two patients were included.", 52),
     ("Ninety-five women were approached; 81 (85.3%) consented and were randomised.", 81),
     # studies, factorial designs and compound modifiers are not counts of people
     ("DESIGN Two randomized controlled trials PARTICIPANTS Adults with knee pain.", None),

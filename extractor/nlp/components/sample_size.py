@@ -714,7 +714,7 @@ class SampleSizeExtractor(RuleComponent):
                 **ctx.provenance(c.number.start, c.number.end, producer=self.name,
                                  producer_id=c.rule_id, confidence=_logistic(c.score)),
                 "features": {**c.features, "score": round(c.score, 3)},
-                "accept": c.score > -1.5,
+                "accept": c.score > -1.5 and not c.features.get("is_arm"),
             })
         for a in arms:
             items.append({
