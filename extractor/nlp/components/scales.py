@@ -46,6 +46,9 @@ def _trigger_order(triggers: set[str]) -> list[tuple[str, tuple[str, ...]]]:
     return [(t, tuple(u for u in ordered if len(u) < len(t) and u in t)) for t in ordered]
 
 
+_COORDINATION_RE = re.compile(r"\s*(?:,\s*)?(?:and|or|&|/|,)\s*(?:the\s+)?")
+
+
 class PainScaleMatcher(RuleComponent):
     rules_name = "scales"
 
@@ -149,20 +152,24 @@ class PainScaleMatcher(RuleComponent):
         if "pain" in lower[sm.start:sm.end] or _REST_MOVEMENT_RE.match(lower, sm.end, min(e, sm.end + 40)):
             return True  # "visual analogue pain scale", "VAS scores at rest and on coughing"
 
-        def nearest(rx: re.Pattern[str]) -> int | None:
-            best: int | None = None
+        def nearest(rx: re.Pattern[str]) -> tuple[int, int, int] | None:
+            best: tuple[int, int, int] | None = None
             for m in rx.finditer(lower, s, e):
                 if sm.start <= m.start() < sm.end:
                     continue  # a word inside the mention itself ("visual analogue discomfort scale")
                 d = sm.start - m.end() if m.end() <= sm.start else m.start() - sm.end
-                if best is None or d < best:
-                    best = d
+                if best is None or d < best[0]:
+                    best = (d, m.start(), m.end())
             return best
 
         pain = nearest(PAIN_LOWER_RE)
         other = nearest(NON_PAIN_TARGET_LOWER_RE)
         if pain is not None:
-            return other is None or pain <= other or pain <= 25
+            if other is None or pain[0] <= other[0] or pain[0] <= 25:
+                return True
+            # "pain and itching were scored on a VAS": both targets of one scale
+            a, b = (pain, other) if pain[1] < other[1] else (other, pain)
+            return _COORDINATION_RE.fullmatch(lower, a[2], b[1]) is not None
         if other is not None:
             return False
         return doc_about_pain(lower, 1)
