@@ -108,6 +108,9 @@ _THRESHOLD_BEFORE_RE = re.compile(
     r"\branging\s+from|\branges?\s+from|\bbetween|\bscore\s+range|\brange\s*[:,]?|≥|≤|\bgrade|\bstep|"
     r"\bphase|\bgroups?|\barms?|\btype|\bclass|\bstage|\bday|\bweek|\bmonth|\bvisit|\bpod|\blevel|\bn\s*[=:]|"
     r"\bversion|\bitem|\bnumber|\bno\.|\bfigure|\btable|[a-z]-)\s*$", re.IGNORECASE)
+_POINT_CHANGE_AFTER_RE = re.compile(r"[\s-]*(?:mm|cm|points?)[\s-]+(?:decrease|reduction|improvement|"
+                                    r"increase|drop|decline|change|fall)\b")
+_AVERAGE_BEFORE_RE = re.compile(r"\b(?:mean|average|median)\s*$")
 _THRESHOLD_AFTER_RE = re.compile(
     r"\s*(?:or\s+(?:more|less|higher|lower|greater|above|below)|\+|-point|[-\s]point\s+(?:scale|likert|decrease|"
     r"reduction|improvement|change|difference|increase)|(?:-|\s)?(?:mm|cm)\s+(?:vas|scale|line|visual)|"
@@ -521,6 +524,10 @@ class ScoreFinder:
                 continue
             if n.percent:
                 continue
+            # "an average 2.5-point decrease" (without "average": a threshold, see _bad_plain)
+            if _POINT_CHANGE_AFTER_RE.match(lower, n.end):
+                add(n, "change_by", change=True)
+                continue
             # score of V / VAS V / NRS: V / pain score was V
             if re.search(r"(?:\b(?:scores?|vas|nrs|vrs|nprs|bpi|intensity|ratings?|severity|levels?)"
                          r"(?:\s*\([^)]{0,25}\))?\s*(?:of|was|were|=|:|is|reached|averaged|remained)?"
@@ -593,12 +600,15 @@ class ScoreFinder:
         before = lower[max(0, n.start - 25):n.start]
         if _THRESHOLD_BEFORE_RE.search(before):
             return True
-        if _THRESHOLD_AFTER_RE.match(lower, n.end):
+        # "an average 2.5-point decrease" is a value, "a 2-point decrease" a threshold
+        average_change = _POINT_CHANGE_AFTER_RE.match(lower, n.end) is not None and \
+            _AVERAGE_BEFORE_RE.search(before) is not None
+        if _THRESHOLD_AFTER_RE.match(lower, n.end) and not average_change:
             return True
         if n.is_int and _PERSON_AFTER_RE.match(lower, n.end):
             return True
         if re.search(r"/\s*$", lower[max(0, n.start - 2):n.start]) or \
-                re.match(r"-[a-z]", lower[n.end:n.end + 2]):
+                (re.match(r"-[a-z]", lower[n.end:n.end + 2]) and not average_change):
             return True  # "1/10": a denominator; "1-QST", "2-tablet": part of a name
         if n.is_int and 1900 <= n.value <= 2030:
             return True

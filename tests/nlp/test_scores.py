@@ -93,3 +93,9 @@ def test_acronym_defined_for_a_pain_condition_is_a_pain_cue(values: Values) -> N
     text = ("We studied chronic tension-type headache (CTTH). After treatment the CTTH score was "
             "lower with needling than with acupuncture (2.38 ± 1.22 vs 4.16 ± 2.54, P < 0.01).")
     assert [g[0] for g in scores(values, text)] == [2.38, 4.16]
+
+
+def test_average_point_change_is_a_value_but_a_bare_point_change_is_a_threshold(values: Values) -> None:
+    got = scores(values, "VAS pain scores showed an average 2.5-point decrease 60 minutes after injection.")
+    assert [(g[0], g[1]) for g in got] == [(2.5, "mean_change")]
+    assert scores(values, "In pain scores, a 2-point change was deemed clinically important.") == []
