@@ -20,7 +20,11 @@ _EDGE_STOP = frozenset({
     "only", "then", "after", "before", "during", "plus", "n", "respectively",
 })
 _WORD_RE = re.compile(r"[A-Za-z0-9][\w+./'’-]*|\(|\)")
-_CLAUSE_BREAK = re.compile(r"[;:.!?\n]|,\s|\(|\)|\[|\]")
+# a dose written after a drug name: "50 mg/day", "4 mg every 4 weeks", "0.5 %"
+_DOSE_RE = re.compile(r"\s\d[\d.,]*\s*(?:mg|µg|μg|mcg|ng|g|ml|mL|l|iu|IU|units?|mmol|%)(?![A-Za-z])")
+_UNITS = frozenset({"mg", "µg", "μg", "mcg", "ng", "g", "ml", "l", "iu", "units", "unit", "mmol", "%",
+                    "mg/kg", "µg/kg", "mcg/kg"})
+_CLAUSE_BREAK = re.compile(r"[;:!?\n]|\.(?!\d)|,\s|\(|\)|\[|\]")
 
 GROUP_WORDS = r"(?:group|arm|cohort)"
 _NAMED_GROUP_RE = re.compile(
@@ -69,6 +73,11 @@ def arm_name_before(text: str, pos: int, max_words: int = 4) -> str | None:
     for m in _CLAUSE_BREAK.finditer(chunk):
         last = m.end()
     chunk = chunk[last:]
+    for dose in _DOSE_RE.finditer(chunk):
+        head = chunk[:dose.start()].split()
+        if head and head[-1].lower() not in _EDGE_STOP:
+            chunk = chunk[:dose.start()]  # "ibandronate 50 mg/day (n = 137)" → "ibandronate"
+            break
     words = [m.group(0) for m in _WORD_RE.finditer(chunk) if m.group(0) not in "()"]
     if not words:
         return None
@@ -79,6 +88,9 @@ def arm_name_before(text: str, pos: int, max_words: int = 4) -> str | None:
         if word in _EDGE_STOP and i < len(picked) - 1 and word not in ("group", "arm"):
             picked = picked[i + 1:]
             break
+    # and a leading dose ("with 20 ml bupivacaine" → "bupivacaine")
+    while len(picked) > 1 and (picked[0][0].isdigit() or picked[0].lower() in _UNITS):
+        picked = picked[1:]
     return clean_arm(" ".join(picked))
 
 

@@ -7,6 +7,7 @@ component shares one compiled object.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Words that make a sentence "about pain".
 PAIN_WORDS = (
@@ -44,7 +45,7 @@ PERSON_NOUNS = (
     r"respondents?|members?|soldiers?|runners?|dancers?|pts|ladies|gentlemen|couples|"
     r"twins|pairs|dyads|families|caregivers?|clients?|consumers?|candidates?|"
     r"healthy\s+controls|controls|probands|teens?|toddlers?|preschoolers?|schoolchildren|"
-    r"donors?|trainees?|physicians?|surgeons?|dentists?|musicians?|drivers?|pilots?|"
+    r"donors?|trainees?|physicians?|surgeons?|dentists?|musicians?|drivers?|pilots|"
     r"parents?|cancer\s+patients|sufferers|migraineurs|asthmatics|diabetics|epileptics|"
     r"mother-infant\s+pairs"
 )
@@ -59,7 +60,8 @@ NON_PERSON_NOUNS = (
     r"attacks?|cycles?|doses?|tablets?|capsules?|days?|weeks?|months?|years?|hours?|minutes?|"
     r"centres?|centers?|hospitals?|sites|countries|rats?|mice|dogs?|animals?|pigs?|rabbits?|"
     r"cadavers?|extremities|sides|arms|legs|molars?|quadrants?|catheters?|needles?|"
-    r"deliveries|births|pregnancies|embryos?|oocytes?|events?|items?|questions?|cells?"
+    r"deliveries|births|pregnancies|embryos?|oocytes?|events?|items?|questions?|cells?|"
+    r"organisms?|isolates?|strains?|bacteria"
 )
 
 
@@ -71,19 +73,21 @@ def doc_about_pain(lower_text: str, min_mentions: int = 2) -> bool:
     return all(next(matches, None) is not None for _ in range(min_mentions))
 
 
-_ACRONYM_DEF_RE = re.compile(r"\b((?:[A-Za-z-]+\s+){0,4}?(?:pain|ache|headache|neuralgia|dysmenorrhea)\w*"
-                             r"(?:\s+[A-Za-z-]+){0,2})\s*\(\s*([A-Z][A-Za-z0-9-]{1,9})\s*\)")
+_ACRONYM_PAREN_RE = re.compile(r"\(\s*([A-Z][A-Za-z0-9-]{1,9})\s*\)")
+_PAIN_BEFORE_ACRONYM_RE = re.compile(r"\b(?i:pain|ache|headache|neuralgia|dysmenorrhea)\w*"
+                                     r"(?:\s+[A-Za-z-]+){0,2}\s*$")
 
 
+@lru_cache(maxsize=8)
 def pain_acronyms(text: str) -> frozenset[str]:
     """Acronyms an abstract defines for a pain condition: "postmastectomy pain syndrome (PMPS)",
     "low back pain (LBP)" → {"PMPS", "LBP"} (matched later as whole words, case-sensitive)."""
-    if "(" not in text:
-        return frozenset()
     out = set()
-    for m in _ACRONYM_DEF_RE.finditer(text):
-        acr = m.group(2)
-        if acr.upper() == acr or sum(c.isupper() for c in acr) >= 2:
+    for m in _ACRONYM_PAREN_RE.finditer(text):
+        acr = m.group(1)
+        if acr in out or not (acr.upper() == acr or sum(c.isupper() for c in acr) >= 2):
+            continue
+        if _PAIN_BEFORE_ACRONYM_RE.search(text, max(0, m.start() - 60), m.start()):
             out.add(acr)
     return frozenset(out)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from extractor.nlp.arms import arm_name_after
-from extractor.nlp.lexicon import PAIN_LOWER_RE, pain_acronyms
+from extractor.nlp.lexicon import PAIN_LOWER_RE, doc_about_pain, pain_acronyms
 from extractor.nlp.numbers import Number
 from extractor.nlp.scores import TimeInfo
 from extractor.nlp.segment import BACKGROUND_SECTIONS, section_of
@@ -78,6 +78,10 @@ class ProportionFinder:
         self.outcome_re = re.compile(lex["outcome"])
         self.weak_re = re.compile(lex["weak_outcome"])
         self.not_people_re = re.compile(lex["not_people"])
+        # optional: response words that count as a pain outcome anywhere in an abstract that talks
+        # about pain at least ``pain_doc_mentions`` times
+        self.response_re = re.compile(lex["response"]) if "response" in lex else None
+        self.pain_doc_mentions = 4
 
     def _rule(self, name: str) -> tuple[str, float]:
         return self.rule_ids.get(name, f"proportion.{name}.v1"), self.confidence.get(name, 0.6)
@@ -92,10 +96,15 @@ class ProportionFinder:
                       if acronyms else None)
         # the bounds of a confidence interval are not proportions of patients
         blocked = [*blocked, *((m.start(), m.end()) for m in _CI_SPAN_RE.finditer(text))]
+        pain_doc = doc_about_pain(lower, self.pain_doc_mentions)
         for s_start, s_end in sentences:
             sent = lower[s_start:s_end]
             cues = [(m.start() + s_start, m.end() + s_start, True) for m in self.outcome_re.finditer(sent)]
             cues += [(m.start() + s_start, m.end() + s_start, False) for m in self.weak_re.finditer(sent)]
+            if pain_doc and self.response_re is not None:
+                # "the response rate", "responders": in an abstract about pain, a pain response
+                cues += [(m.start() + s_start, m.end() + s_start, True)
+                         for m in self.response_re.finditer(sent)]
             if acronym_re is not None:
                 cues += [(m.start(), m.end(), True) for m in acronym_re.finditer(text, s_start, s_end)]
             if not cues or _BACKGROUND_SECTION_RE.search(text, max(0, s_start - 400), s_start + 30) and \

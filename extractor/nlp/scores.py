@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from extractor.nlp.arms import arm_name_after
+from extractor.nlp.lexicon import pain_acronyms
 from extractor.nlp.numbers import Number
 
 __all__ = ["ScoreValue", "ScoreFinder", "TimeInfo", "ScaleInfo"]
@@ -107,6 +108,9 @@ _THRESHOLD_BEFORE_RE = re.compile(
     r"\branging\s+from|\branges?\s+from|\bbetween|\bscore\s+range|\brange\s*[:,]?|≥|≤|\bgrade|\bstep|"
     r"\bphase|\bgroups?|\barms?|\btype|\bclass|\bstage|\bday|\bweek|\bmonth|\bvisit|\bpod|\blevel|\bn\s*[=:]|"
     r"\bversion|\bitem|\bnumber|\bno\.|\bfigure|\btable|[a-z]-)\s*$", re.IGNORECASE)
+_POINT_CHANGE_AFTER_RE = re.compile(r"[\s-]*(?:mm|cm|points?)[\s-]+(?:decrease|reduction|improvement|"
+                                    r"increase|drop|decline|change|fall)\b")
+_AVERAGE_BEFORE_RE = re.compile(r"\b(?:mean|average|median)\s*$")
 _THRESHOLD_AFTER_RE = re.compile(
     r"\s*(?:or\s+(?:more|less|higher|lower|greater|above|below)|\+|-point|[-\s]point\s+(?:scale|likert|decrease|"
     r"reduction|improvement|change|difference|increase)|(?:-|\s)?(?:mm|cm)\s+(?:vas|scale|line|visual)|"
@@ -141,6 +145,12 @@ _STAT_WORDS_BEFORE = re.compile(r"\b(mean|average|median|averaged|"
                                 r"least[\s-]squares?\s+mean)\b", re.IGNORECASE)
 
 
+_TIME_NUMBERS_RE = re.compile(
+    r"\b\d+(?:\s*(?:,|and|or|&)\s*(?:and\s+)?\d+)*\s*-?\s*(?:weeks?|wks?|months?|days?|hours?|hrs?|h|"
+    r"min(?:utes?)?|years?)\b|\b(?:week|day|month|year|visit|pod)\s+\d+\b")
+# "median" / "mean" as the subject of a sentence (before any number in it), not of an age etc.
+_SENTENCE_STAT_RE = re.compile(r"\b(median|mean|average)\s+(?!age|duration|time|follow|length|"
+                               r"number|dose|consumption|use|interval|delay|onset)")
 _DECLARED_FORMAT_RE = re.compile(r"\b(mean|median)\s*(?:[a-z]+\s+)?(?:\(|\[|±|\+/-|,)\s*(sd|se|sem|iqr|"
                                  r"interquartile range|range|95\s*%\s*ci|"
                                  r"quartiles|standard deviation|standard error)\b", re.IGNORECASE)
@@ -210,6 +220,8 @@ class ScoreFinder:
         self._sentence_end: dict[int, int] = {}
         self._cue_cache_key: tuple[int, int] | None = None
         self._cue_cache: tuple[list[int], list[int]] = ([], [])
+        self._acronym_re: re.Pattern[str] | None = None
+        self._text = ""
 
     # -- entry point --------------------------------------------------------------------------
 
@@ -221,6 +233,16 @@ class ScoreFinder:
         cue_starts = [m.start() for m in self.pain_re.finditer(lower)]
         if not cue_starts:
             return []
+        # a named pain scale the scale matcher accepted is a pain cue too ("Median FACES scores"),
+        # and so is an acronym the abstract defines for a pain condition ("headache (CTTH)")
+        acronyms = pain_acronyms(text)
+        self._acronym_re = (re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(acronyms))) + r")\b")
+                            if acronyms else None)
+        self._text = text
+        extra = [s.start for s in scales if s.scale != "unspecified"]
+        if self._acronym_re is not None:
+            extra += [m.start() for m in self._acronym_re.finditer(text)]
+        cue_starts = sorted({*cue_starts, *extra})
         self._sentence_end = dict(sentences)
         self._cue_cache_key = None
         doc_scales = sorted({s.scale for s in scales if s.scale != "unspecified"})
@@ -502,6 +524,10 @@ class ScoreFinder:
                 continue
             if n.percent:
                 continue
+            # "an average 2.5-point decrease" (without "average": a threshold, see _bad_plain)
+            if _POINT_CHANGE_AFTER_RE.match(lower, n.end):
+                add(n, "change_by", change=True)
+                continue
             # score of V / VAS V / NRS: V / pain score was V
             if re.search(r"(?:\b(?:scores?|vas|nrs|vrs|nprs|bpi|intensity|ratings?|severity|levels?)"
                          r"(?:\s*\([^)]{0,25}\))?\s*(?:of|was|were|=|:|is|reached|averaged|remained)?"
@@ -574,12 +600,15 @@ class ScoreFinder:
         before = lower[max(0, n.start - 25):n.start]
         if _THRESHOLD_BEFORE_RE.search(before):
             return True
-        if _THRESHOLD_AFTER_RE.match(lower, n.end):
+        # "an average 2.5-point decrease" is a value, "a 2-point decrease" a threshold
+        average_change = _POINT_CHANGE_AFTER_RE.match(lower, n.end) is not None and \
+            _AVERAGE_BEFORE_RE.search(before) is not None
+        if _THRESHOLD_AFTER_RE.match(lower, n.end) and not average_change:
             return True
         if n.is_int and _PERSON_AFTER_RE.match(lower, n.end):
             return True
         if re.search(r"/\s*$", lower[max(0, n.start - 2):n.start]) or \
-                re.match(r"-[a-z]", lower[n.end:n.end + 2]):
+                (re.match(r"-[a-z]", lower[n.end:n.end + 2]) and not average_change):
             return True  # "1/10": a denominator; "1-QST", "2-tablet": part of a name
         if n.is_int and 1900 <= n.value <= 2030:
             return True
@@ -672,6 +701,8 @@ class ScoreFinder:
                 continue  # "VAS" for nausea: not a pain scale in this abstract
             pains.append(m.end())
         pains += [sc.end for sc in scale_spans if s_start <= sc.start < s_end]
+        if self._acronym_re is not None:
+            pains += [m.end() for m in self._acronym_re.finditer(self._text, s_start, s_end)]
         others = [m.end() for m in self.other_re.finditer(lower, s_start, s_end)
                   if not any(a <= m.start() < b for a, b in skip)]
         self._cue_cache_key = (id(lower), s_start)
@@ -758,9 +789,24 @@ class ScoreFinder:
         near = lower[max(s_start, v.value_start - 45):v.value_start]
         median_pos = self._last(self.median_re, clause) if self.median_re.search(clause) else -1
         mean_pos = self._last(self.mean_re, clause) if self.mean_re.search(clause) else -1
+        if median_pos < 0 and mean_pos < 0:
+            # "Median FACES scores were lower in A than in B at 10 minutes (0 vs 1; P = .04)":
+            # the statistic named by the subject of the sentence, far before the bracket
+            head = lower[s_start:v.value_start]
+            m_stat = _SENTENCE_STAT_RE.search(head)
+            if m_stat is not None and _FREE_DIGIT_RE.search(head, 0, m_stat.start()) is None:
+                if m_stat.group(1) == "median":
+                    median_pos = len(clause)
+                else:
+                    mean_pos = len(clause)
         level = bool(v.features.get("from_value") or v.features.get("to_value"))
 
+        # numbers of time points ("at 16 and 32 weeks", "week 12") are not values in between
+        clause_nt = _TIME_NUMBERS_RE.sub(lambda m: "t" * len(m.group(0)), clause) \
+            if _FREE_DIGIT_RE.search(clause) else clause
+
         def no_number_between(rx: re.Pattern[str], s: str) -> bool:
+            s = clause_nt if s is clause else s
             found = list(rx.finditer(s))
             m = found[-1] if found else None
             if m is None or re.search(r"\bno\s+(?:\w+\s+)?$", s[max(0, m.start() - 25):m.start()]):
@@ -790,7 +836,8 @@ class ScoreFinder:
             v.stat = "other"
         elif diff and not level:
             v.stat = "mean_difference"
-        elif change and not level:
+        elif (change and not level) or (v.value < 0 and not level):
+            # a pain score cannot be negative: a negative value is a change from baseline
             v.stat = "median_change" if is_median else "mean_change"
         else:
             v.stat = "median" if is_median else "mean"

@@ -75,19 +75,28 @@ def sentence_starts(text: str) -> list[int]:
         for m in _BREAK_RE.finditer(text):
             if 0 < m.end() < n:
                 starts.append(m.end())
-    # "... low back pain METHODS We randomized": a section label with no full stop before it
+    # "... low back pain METHODS We randomized": a section label with no full stop before it; also
+    # right after an acronym ("... in the PACU RESULTS Median scores")
     for m in _UPPER_RUN_RE.finditer(text):
         pos = m.start()
-        if pos == 0 or not _LABEL_PREFIX_RE.match(text, pos):
-            continue
-        k = pos - 1
-        while k >= 0 and text[k] in " \t\n":
-            k -= 1
-        if k < 0 or k == pos - 1:
-            continue
-        prev = text[k]
-        if prev.islower() or prev.isdigit() or prev in ")%]":
-            starts.append(pos)
+        while pos < m.end():
+            label = _LABEL_PREFIX_RE.match(text, pos)
+            if label is not None and pos > 0:
+                k = pos - 1
+                while k >= 0 and text[k] in " \t\n":
+                    k -= 1
+                prev = text[k] if 0 <= k < pos - 1 else ""
+                if prev and (prev.islower() or prev.isdigit() or prev in ")%]"
+                             or (pos > m.start() and prev.isupper())):
+                    starts.append(pos)
+            if label is not None:
+                pos = label.end()  # "MATERIALS AND METHODS" is one label
+            nxt = text.find(" ", pos, m.end())
+            if nxt < 0:
+                break
+            while nxt < m.end() and text[nxt] in " \t":
+                nxt += 1
+            pos = nxt
     if not starts:
         return starts
     starts = sorted(set(starts))

@@ -36,3 +36,12 @@ def test_not_proportions(values: Values, text: str) -> None:
 def test_percent_change_of_pain_is_a_score(values: Values) -> None:
     (s,) = values("Pain scores were reduced by 40% in the treatment group.", "score")
     assert s["value"] == 40 and s["stat"] == "other"
+
+
+def test_response_rate_counts_in_an_abstract_about_pain(values: Values) -> None:
+    about_pain = ("Radiotherapy for painful bone metastases. Pain was scored daily; pain relief and pain "
+                  "flare were recorded by the pain nurse. ")
+    result = "The number of responders was 21 (78%) in the single-fraction group."
+    assert props(values, about_pain + result) == [(21, None, 78)]
+    # the same sentence in an abstract that barely mentions pain is not read as a pain outcome
+    assert props(values, "Tumour control after radiotherapy for pain. " + result) == []

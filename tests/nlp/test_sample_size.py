@@ -23,6 +23,15 @@ def arms(values: Values, text: str) -> list[int]:
     ("A total of 212 patients were enrolled and 190 completed the study.", 212),
     ("Of 340 patients screened, 120 were randomly assigned to two groups.", 120),
     ("We studied 46 consecutive adult patients undergoing knee surgery.", 46),
+    ("RESULTS: Thirty of 40 eligible subjects participated in the trial.", 30),
+    # planned numbers are not the sample
+    ("The trial was designed to enroll 184 patients. In all, 93 patients were randomized.", 93),
+    ("We calculated that 53 patients were needed. Fifty-two patients were included.", 52),
+    ("Ninety-five women were approached; 81 (85.3%) consented and were randomised.", 81),
+    # studies, factorial designs and compound modifiers are not counts of people
+    ("DESIGN Two randomized controlled trials PARTICIPANTS Adults with knee pain.", None),
+    ("We conducted a 2 × 2 factorial, randomized pilot trial of 100 female patients.", 100),
+    ("After the first 2-tablet dose, patients took 2.5 more tablets on average.", None),
     ("Seventy ASA I-II patients scheduled for surgery were included.", 70),
     ("Patients with chronic neck pain (n = 58) were randomized.", 58),
     ("One hundred and twelve volunteers took part; 9 withdrew.", 112),
@@ -47,6 +56,10 @@ def test_randomized_beats_screened_and_analysed(values: Values) -> None:
     ("Of 102 patients, 52 were randomized to the block group and 50 to the control group.", [50, 52]),
     ("Forty-eight patients were enrolled (25 in group A; 23 in group B).", [23, 25]),
     ("Group I (n = 21) received ropivacaine. Group II (n = 20) received saline.", [20, 21]),
+    # arms named by a drug with its dose, or with the dose inside the bracket
+    ("Patients received gabapentin 300 mg/day (n = 37) or pregabalin 75 mg twice daily (n = 38).",
+     [37, 38]),
+    ("Patients were randomized to celecoxib (200 mg b.i.d., n=98) or placebo (n=102).", [98, 102]),
 ])
 def test_arm_sizes(values: Values, text: str, expected: list[int]) -> None:
     assert arms(values, text) == expected
@@ -66,3 +79,10 @@ def test_candidates_expose_features(nlp: Any) -> None:
         assert isinstance(c["features"], dict) and "score" in c["features"]
         assert all(isinstance(v, (str, int, float, bool)) or v is None for v in c["features"].values())
     assert [e["n"] for e in doc._.extractions if e["kind"] == "sample_size"] == [150]
+
+
+def test_a_headline_that_is_one_arm_gives_way_to_the_arms(values: Values) -> None:
+    # no total is stated: the arm sizes are not added up, and neither arm is the sample size
+    text = "Patients were randomized to receive celecoxib (n = 98) or placebo (n = 102) for 12 weeks."
+    assert arms(values, text) == [98, 102]
+    assert headline(values, text) is None

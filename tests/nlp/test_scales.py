@@ -25,7 +25,15 @@ def scales(values: Values, text: str) -> list[str]:
     ("Nurses scored pain with the FLACC scale.", ["other"]),
     ("Postoperative pain scores were recorded every hour.", ["unspecified"]),
     ("Nausea was rated on a visual analogue scale.", []),
+    # one scale for pain and another symptom
+    ("Pain and itching were scored on a visual analogue scale for 6 weeks.", ["VAS"]),
+    # a categorical scale recognised by its verbal anchors
+    ("Pain was assessed with a four-point scale: 0 = no pain, 1 = mild, 2 = moderate, 3 = severe.",
+     ["VRS"]),
     ("Anxiety (VAS) and satisfaction were recorded after surgery.", []),
+    # no pain word at all: only instruments that are pain scales by name are read
+    ("Function improved on the Western Ontario and McMaster Universities (WOMAC) index.", ["WOMAC"]),
+    ("Stiffness was rated on a numerical rating scale (NRS) at week 4.", []),
 ])
 def test_scale_canonicalisation_and_pain_context(values: Values, text: str, expected: list[str]) -> None:
     assert scales(values, text) == expected

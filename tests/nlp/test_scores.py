@@ -68,3 +68,34 @@ def test_score_fields_are_complete(values: Values) -> None:
     assert s["scale"] == "NRS" and s["timepoint"] == "24 h" and s["days"] == 1
     assert s["arm"] and "ketorolac" in s["arm"]
     assert s["producer"] == "extractor_scores" and s["producer_id"].startswith("score.")
+
+
+def test_negative_value_is_a_change(values: Values) -> None:
+    text = "Over 72 hours the mean pain score (NRS) changed by a mean of -0.69 ± 0.97 with the patch."
+    got = scores(values, text)
+    assert [(g[0], g[1]) for g in got] == [(-0.69, "mean_change")]
+
+
+def test_statistic_named_by_the_subject_far_before_the_bracket(values: Values) -> None:
+    text = ("Median pain scores on the numerical rating scale were lower in the block group than in "
+            "the infiltration group at 10 minutes (0 vs 2; P = .04).")
+    assert [(g[0], g[1]) for g in scores(values, text)] == [(0, "median"), (2, "median")]
+
+
+def test_time_point_numbers_do_not_hide_a_change(values: Values) -> None:
+    text = ("Patients reported an improvement in VAS pain scores from baseline at 16 and 32 weeks of "
+            "17.9 ± 11.6 and 24.8 ± 10.5 points.")
+    got = scores(values, text)
+    assert [(g[0], g[1], g[4]) for g in got] == [(17.9, "mean_change", 112), (24.8, "mean_change", 224)]
+
+
+def test_acronym_defined_for_a_pain_condition_is_a_pain_cue(values: Values) -> None:
+    text = ("We studied chronic tension-type headache (CTTH). After treatment the CTTH score was "
+            "lower with needling than with acupuncture (2.38 ± 1.22 vs 4.16 ± 2.54, P < 0.01).")
+    assert [g[0] for g in scores(values, text)] == [2.38, 4.16]
+
+
+def test_average_point_change_is_a_value_but_a_bare_point_change_is_a_threshold(values: Values) -> None:
+    got = scores(values, "VAS pain scores showed an average 2.5-point decrease 60 minutes after injection.")
+    assert [(g[0], g[1]) for g in got] == [(2.5, "mean_change")]
+    assert scores(values, "In pain scores, a 2-point change was deemed clinically important.") == []

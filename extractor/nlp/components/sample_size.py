@@ -40,7 +40,8 @@ from extractor.nlp.rules import Rule
 _MOD = (r"(?:(?!(?:of|in|at|to|from|for|on|by|per|were|was|are|is|and|or|with|than|that|who|which|"
         r"had|have|has|mg|ml|years?|months?|weeks?|days?|hours?|versus|vs|received|underwent|"
         r"but|while|whereas|however|between|after|before|during|into|under|over|among|each|"
-        r"both|all|these|those|the|a|an)\b)(?![0-9.,]+\s)[a-z0-9][\w/'’+-]*\s*,?\s+){0,4}?")
+        r"both|all|these|those|the|a|an)\b)(?!(?:" + NON_PERSON_NOUNS + r")\b)"
+        r"(?![0-9.,]+\s)[a-z0-9][\w/'’+-]*\s*,?\s+){0,4}?")
 # "80 ASA physical status I and II", "34 American Society of Anesthesiologists (ASA) I-III"
 _ASA = (r"(?:american\s+society\s+of\s+ana?esthesiolog\w*\s*(?:\(\s*asa\s*\)\s*)?|asa\s*)"
         r"(?:physical\s+status\s*|grade\s*|class\s*|status\s*|ps\s*)?"
@@ -92,8 +93,9 @@ _OUTCOME_COUNT_RE = re.compile(
 _ALLOCATION_WORDS = ("randomi", "assign", "allocat", "divid", "group", "arm", "receiv", "treated",
                      "versus", " vs", "control", "placebo", "each", "enrol", "includ", "consist", "compris",
                      ";")
-_RATIO_AFTER_RE = re.compile(r"\s?:\s?\d")
-_RATIO_BEFORE_RE = re.compile(r"\d\s?:\s?$")
+_RATIO_AFTER_RE = re.compile(r"\s?[:×x*]\s?\d")  # "randomized 2:1", "a 2 × 2 factorial design"
+_RATIO_BEFORE_RE = re.compile(r"\d\s?[:×x*]\s?$")
+_HYPHEN_WORD_AFTER_RE = re.compile(r"[-–‐]([a-z]+)")  # "2-tablet dose", "3-arm trial"
 _RANGE_DASH_BEFORE_RE = re.compile(r"\d\s?-\s?$")
 _YEAR_PERSON_RE = re.compile(rf"\s+(?:{PERSON_NOUNS})\b")
 _WORD_SPLIT_RE = re.compile(r"[a-z]+")
@@ -205,6 +207,7 @@ class SampleSizeExtractor(RuleComponent):
 
     def compile_rules(self, rules: list[Rule]) -> None:
         self._count: list[tuple[str, re.Pattern[str], float]] = []
+        self._no_span_cues: set[str] = set()
         self._lead: list[tuple[str, re.Pattern[str], float]] = []
         self._n_eq: list[tuple[str, re.Pattern[str], float]] = []
         self._cues: list[tuple[str, str, float, re.Pattern[str], tuple[str, ...]]] = []
@@ -214,6 +217,10 @@ class SampleSizeExtractor(RuleComponent):
             conf = float(r.get("confidence", 0.6))
             if kind == "count":
                 self._count.append((r["id"], re.compile(expand(r["pattern"])), conf))
+                if r.get("span_cues") is False:
+                    # the words matched after the number describe another count ("Thirty of 40
+                    # eligible subjects"): span cues are not read for this rule
+                    self._no_span_cues.add(r["id"])
             elif kind == "lead":
                 self._lead.append((r["id"], re.compile(expand(r["pattern"])), conf))
             elif kind == "n_equals":
@@ -254,8 +261,11 @@ class SampleSizeExtractor(RuleComponent):
                 continue
             if text[num.end:num.end + 1] in ("/", "-", "–") and text[num.end + 1:num.end + 2].isdigit():
                 continue  # "34/64", "18-65"
+            hyphen = _HYPHEN_WORD_AFTER_RE.match(lower, num.end)
+            if hyphen is not None and hyphen.group(1) not in PERSON_WORDS:
+                continue  # a compound modifier ("2-tablet dose"), not a count of people
             if _RATIO_AFTER_RE.match(text, num.end) or \
-                    _RATIO_BEFORE_RE.search(text, max(0, num.start - 3), num.start):
+                    _RATIO_BEFORE_RE.search(text, max(0, num.start - 4), num.start):
                 continue  # a ratio ("randomized 2:1:1")
             if num.start > 0 and (text[num.start - 1] in "/–" or
                                   _RANGE_DASH_BEFORE_RE.search(text, max(0, num.start - 3), num.start)):
@@ -288,8 +298,10 @@ class SampleSizeExtractor(RuleComponent):
             out.append(cand)
         starts = [n.start for n in numbers]
         for i, cand in enumerate(out):
-            lo = out[i - 1].end if i > 0 else 0
-            hi = out[i + 1].start if i + 1 < len(out) else len(lower)
+            # the windows stop at the neighbouring counts (one may sit inside this one's span:
+            # "Thirty of 40 eligible subjects")
+            lo = max((c.end for c in out[:i] if c.end <= cand.start), default=0)
+            hi = min((c.start for c in out[i + 1:] if c.start >= cand.end), default=len(lower))
             nxt = next((s for s in starts if s >= cand.end), len(lower))
             self._score(cand, lower, ctx, lo, hi, nxt)
         return out
@@ -322,7 +334,7 @@ class SampleSizeExtractor(RuleComponent):
         before = before_raw[cut + 2:] if cut >= 0 else before_raw
         after_long = lower[cand.end:max(cand.end, min(s_end, hi, cand.end + 80))]
         after = after_long[:max(0, next_number - cand.end)]
-        span = lower[cand.number.end:cand.end]
+        span = "" if cand.rule_id in self._no_span_cues else lower[cand.number.end:cand.end]
         position = cand.start / max(1, len(lower))
         sentence = lower[s_start:s_end]
         score = 0.0
@@ -396,9 +408,10 @@ class SampleSizeExtractor(RuleComponent):
                 continue
             # an arm cannot be bigger than the whole sample (but it may be the count that was
             # wrongly taken as the whole sample: same offset)
-            if total is not None and headline is not None and any(
-                    a.n > total or (a.n == total and a.start != headline.start) for a in arm_set):
-                continue
+            if total is not None and headline is not None and \
+                    all(a.start != headline.start for a in arm_set) and any(
+                    a.n > total or a.n == total for a in arm_set):
+                continue  # (a set the headline belongs to says the headline is one arm)
             good.append(arm_set)
         if not good:
             return []
@@ -492,6 +505,9 @@ class SampleSizeExtractor(RuleComponent):
                     continue
                 inner = re.search(r"\(\s*([^()]{1,40}?)\s*[;,]\s*$", text[max(0, pos - 45):pos + 1])
                 name = inner.group(1) if inner else arm_name_before(text, pos)
+                if inner and re.match(r"\W*\d", name or ""):
+                    # "dipyridamole (200 mg b.i.d., n = 198)": a dose inside, the arm before it
+                    name = arm_name_before(text, max(0, pos - 45) + inner.start())
             else:
                 # "Group B (betamethasone; 37 pts)", "group ( 120 cases )"
                 m_par = re.search(r"(?:\(\s*([^()]{1,40}?)\s*;|"
@@ -698,7 +714,7 @@ class SampleSizeExtractor(RuleComponent):
                 **ctx.provenance(c.number.start, c.number.end, producer=self.name,
                                  producer_id=c.rule_id, confidence=_logistic(c.score)),
                 "features": {**c.features, "score": round(c.score, 3)},
-                "accept": c.score > -1.5,
+                "accept": c.score > -1.5 and not c.features.get("is_arm"),
             })
         for a in arms:
             items.append({

@@ -19,7 +19,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
-from extractor.nlp.context import DocContext, add_candidates, doc_lower, doc_text
+from extractor.nlp.context import DocContext, add_candidates, doc_lower, doc_mentions_pain, doc_text
 from extractor.nlp.lexicon import NON_PAIN_TARGET_LOWER_RE, PAIN_LOWER_RE, doc_about_pain
 from extractor.nlp.rules import Rule
 from extractor.records import SCALES
@@ -46,6 +46,9 @@ def _trigger_order(triggers: set[str]) -> list[tuple[str, tuple[str, ...]]]:
     return [(t, tuple(u for u in ordered if len(u) < len(t) and u in t)) for t in ordered]
 
 
+_COORDINATION_RE = re.compile(r"\s*(?:,\s*)?(?:and|or|&|/|,)\s*(?:the\s+)?")
+
+
 class PainScaleMatcher(RuleComponent):
     rules_name = "scales"
 
@@ -63,18 +66,26 @@ class PainScaleMatcher(RuleComponent):
                 raise ValueError(f"{self.name}: rule {r['id']}: a case 'i' pattern must be lower case")
             triggers = tuple(str(t) for t in r.get("triggers") or ())
             compiled.append((r, re.compile(pattern), lower, triggers))
-        self._compiled = compiled
-        # every distinct trigger, checked once per document
-        self._lower_triggers = _trigger_order({t for _, _, low, ts in compiled if low for t in ts})
-        self._exact_triggers = _trigger_order({t for _, _, low, ts in compiled if not low for t in ts})
+        # rules whose scale is a pain instrument by name (WOMAC, McGill Pain Questionnaire) count
+        # with no pain word around; with ``require_pain`` they are all that runs on an abstract
+        # without any pain word (the others could not be judged to be used for pain there)
+        any_context = [c for c in compiled if c[0].get("context", "pain") == "any"]
+        self._rule_sets = {
+            key: (rules_, _trigger_order({t for _, _, low, ts in rules_ if low for t in ts}),
+                  _trigger_order({t for _, _, low, ts in rules_ if not low for t in ts}))
+            for key, rules_ in (("all", compiled), ("any", any_context))
+        }
 
     def match(self, doc: Doc) -> list[ScaleMatch]:
+        no_pain = self.cfg.get("require_pain", True) and not doc_mentions_pain(doc)
+        compiled, lower_triggers, exact_triggers = self._rule_sets["any" if no_pain else "all"]
         text = doc_text(doc)
         lower = doc_lower(doc)
         found: list[tuple[ScaleMatch, Rule]] = []
         taken: list[tuple[int, int]] = []
+        # every distinct trigger is checked once per document
         present: set[str] = set()
-        for triggers, subject in ((self._lower_triggers, lower), (self._exact_triggers, text)):
+        for triggers, subject in ((lower_triggers, lower), (exact_triggers, text)):
             for t, inner in triggers:
                 # a trigger containing another one cannot be there when that one is not
                 if (not inner or present.issuperset(inner)) and t in subject:
@@ -82,7 +93,7 @@ class PainScaleMatcher(RuleComponent):
         if not present:
             return []
         lazy: list[tuple[Rule, re.Pattern[str], bool, tuple[str, ...]]] = []
-        for r, rx, is_lower, triggers in self._compiled:  # file order = priority
+        for r, rx, is_lower, triggers in compiled:  # file order = priority
             subject = lower if is_lower else text
             if triggers and present.isdisjoint(triggers):
                 continue
@@ -141,20 +152,24 @@ class PainScaleMatcher(RuleComponent):
         if "pain" in lower[sm.start:sm.end] or _REST_MOVEMENT_RE.match(lower, sm.end, min(e, sm.end + 40)):
             return True  # "visual analogue pain scale", "VAS scores at rest and on coughing"
 
-        def nearest(rx: re.Pattern[str]) -> int | None:
-            best: int | None = None
+        def nearest(rx: re.Pattern[str]) -> tuple[int, int, int] | None:
+            best: tuple[int, int, int] | None = None
             for m in rx.finditer(lower, s, e):
                 if sm.start <= m.start() < sm.end:
                     continue  # a word inside the mention itself ("visual analogue discomfort scale")
                 d = sm.start - m.end() if m.end() <= sm.start else m.start() - sm.end
-                if best is None or d < best:
-                    best = d
+                if best is None or d < best[0]:
+                    best = (d, m.start(), m.end())
             return best
 
         pain = nearest(PAIN_LOWER_RE)
         other = nearest(NON_PAIN_TARGET_LOWER_RE)
         if pain is not None:
-            return other is None or pain <= other or pain <= 25
+            if other is None or pain[0] <= other[0] or pain[0] <= 25:
+                return True
+            # "pain and itching were scored on a VAS": both targets of one scale
+            a, b = (pain, other) if pain[1] < other[1] else (other, pain)
+            return _COORDINATION_RE.fullmatch(lower, a[2], b[1]) is not None
         if other is not None:
             return False
         return doc_about_pain(lower, 1)
@@ -180,11 +195,13 @@ class PainScaleMatcher(RuleComponent):
     requires=["token.is_sent_start"],
     default_config={
         "span_key": "extractor.scales",
+        "require_pain": True,
         "scorer": {"@scorers": "extractor.spans_scorer.v1", "span_key": "extractor.scales"},
     },
     default_score_weights={"spans_extractor.scales_f": 1.0},
 )
-def make_pain_scales(nlp: Language, name: str, span_key: str,
+def make_pain_scales(nlp: Language, name: str, span_key: str, require_pain: bool,
                      scorer: Scorer | None) -> PainScaleMatcher:
-    """Pain-scale mentions (rules in ``patterns/scales.jsonl``)."""
-    return PainScaleMatcher(nlp, name, span_key=span_key, scorer=scorer)
+    """Pain-scale mentions (rules in ``patterns/scales.jsonl``); with ``require_pain`` only the
+    rules with ``"context": "any"`` run on an abstract without any pain word."""
+    return PainScaleMatcher(nlp, name, span_key=span_key, scorer=scorer, require_pain=require_pain)
