@@ -9,30 +9,35 @@ from typing import Annotated
 
 import typer
 
-from extractor.io import format_of, read_jsonl, require_file
-from extractor.records import Abstract, Problem
+from extractor.errors import InputError
+from extractor.io import format_of
+from extractor.records import Abstract, Deletion, Problem
+
+STORE_CHUNK = 500
 
 
-def read_abstracts(path: Path) -> Iterator[Abstract | Problem]:
-    """Abstracts from a JSONL file (``{"id", "text", ...}`` per line); a bad line is a Problem.
+def read_abstracts(paths: list[Path], fmt: str | None = None) -> Iterator[Abstract | Deletion | Problem]:
+    """Abstracts from any source the fetch stage reads (JSONL, PubMed XML, RIS, MEDLINE, CSV, .txt).
 
-    The one place where ``extract`` reads its input: swap in the fetch stage's reader here.
+    A JSONL record with ``id`` and ``text`` (like ``../shared/painbench/pool.jsonl``) is taken as
+    is, so offsets point into its ``text``. A bad line or file is a ``Problem``.
     """
-    for item in read_jsonl(path):
-        if isinstance(item, Problem):
-            yield item
-            continue
-        no, obj = item
-        try:
-            yield Abstract.from_dict(obj)
-        except (KeyError, TypeError, ValueError) as exc:
-            yield Problem(f"{path}:{no}", f"not an abstract record: {exc}")
+    from extractor.fetch import iter_source
+
+    for path in paths:
+        yield from iter_source(path, fmt)
 
 
-def _count_lines(path: Path) -> int | None:
+def _count_lines(paths: list[Path]) -> int | None:
+    """Non-blank lines when every input is JSONL (for the progress bar), else unknown."""
+    if not all(p.is_file() and p.suffix.lower() in (".jsonl", ".ndjson") for p in paths):
+        return None
     try:
-        with path.open("rb") as fh:
-            return sum(1 for line in fh if line.strip())
+        total = 0
+        for path in paths:
+            with path.open("rb") as fh:
+                total += sum(1 for line in fh if line.strip())
+        return total
     except OSError:
         return None
 
@@ -40,47 +45,90 @@ def _count_lines(path: Path) -> int | None:
 def register(app: typer.Typer) -> None:
     @app.command("extract")
     def _cmd(
-        input_path: Annotated[Path, typer.Argument(
-            metavar="IN", help="Abstracts: JSONL with 'id' and 'text' per line.")],
+        inputs: Annotated[list[Path], typer.Argument(
+            metavar="IN...", help="Abstracts: JSONL ('id' + 'text' per line), PubMed XML (.xml/.xml.gz), "
+                                  "RIS, MEDLINE/nbib, CSV, or a folder of .txt files.")],
         out: Annotated[Path, typer.Option(
             "--out", "-o", help="Output file: .jsonl, .csv or .parquet.")],
+        fmt: Annotated[str | None, typer.Option(
+            "--format", "-f", help="Force the input format (default: detect); see `extractor fetch file`.")
+        ] = None,
         n_process: Annotated[int, typer.Option(
             "--n-process", min=1, help="Worker processes for spaCy.")] = 1,
         batch_size: Annotated[int, typer.Option(
             "--batch-size", min=1, help="Abstracts per batch.")] = 64,
         model: Annotated[Path | None, typer.Option(
-            "--model", help="A saved pipeline directory (default: the built-in rules).")] = None,
+            "--model", help="A saved pipeline directory (default: the shipped pipeline).")] = None,
+        store_path: Annotated[Path | None, typer.Option(
+            "--store", help="Also put the abstracts and their extractions into this review store "
+                            "(SQLite, created if missing); re-extraction keeps reviewers' decisions.")
+        ] = None,
         progress_bar: Annotated[bool, typer.Option(
             "--progress/--no-progress", help="Show a progress bar.")] = True,
     ) -> None:
         """Extract sample sizes, scales, pain scores, proportions and p-values, with provenance."""
+        from collections import deque
+
         from extractor.commands._common import progress, report
+        from extractor.fetch.sources import normalise_format
         from extractor.io import RecordWriter
         from extractor.nlp import extract, load_pipeline
+        from extractor.records import ExtractionRecord
 
-        require_file(input_path)
+        for path in inputs:
+            if not path.exists():
+                raise InputError(f"{path}: no such file or folder")
+        normalise_format(fmt)
         format_of(out)  # fail early on an unknown output type
         nlp = load_pipeline(model)
         problems: list[str] = []
         counts: Counter[str] = Counter()
+        in_flight: deque[Abstract] = deque()
 
         def abstracts() -> Iterator[Abstract]:
-            for item in read_abstracts(input_path):
+            for item in read_abstracts(inputs, fmt):
                 if isinstance(item, Problem):
                     problems.append(str(item))
                     continue
+                if isinstance(item, Deletion):
+                    counts["deletions skipped"] += 1
+                    continue
                 counts["abstracts"] += 1
+                if store_path is not None:
+                    in_flight.append(item)
                 yield item
 
-        total = _count_lines(input_path)
-        with RecordWriter(out) as writer:
-            for record in progress(extract(nlp, abstracts(), n_process=n_process, batch_size=batch_size),
-                                   total=total, desc="extract", unit="abs", enabled=progress_bar):
-                writer.write(record)
-                counts["records"] += 1
-                for value in record.values():
-                    counts[value.kind] += 1
-        counts["bad lines"] = len(problems)
-        report(f"extract: wrote {out}", counts, problems)
+        store = None
+        if store_path is not None:
+            from extractor.review.store import Store
+
+            store = Store(store_path)
+        pending: list[tuple[Abstract, ExtractionRecord]] = []
+
+        def flush() -> None:
+            if store is not None and pending:
+                store.add_abstracts(a for a, _ in pending)
+                store.import_records((r for _, r in pending), run=f"extract {out.name}")
+                pending.clear()
+
+        try:
+            with RecordWriter(out) as writer:
+                stream = extract(nlp, abstracts(), n_process=n_process, batch_size=batch_size)
+                for record in progress(stream, total=_count_lines(inputs), desc="extract", unit="abs",
+                                       enabled=progress_bar):
+                    writer.write(record)
+                    counts["records"] += 1
+                    for value in record.values():
+                        counts[value.kind] += 1
+                    if store is not None:
+                        pending.append((in_flight.popleft(), record))
+                        if len(pending) >= STORE_CHUNK:
+                            flush()
+            flush()
+        finally:
+            if store is not None:
+                store.close()
+        counts["problems"] = len(problems)
+        report(f"extract: wrote {out}" + (f" and {store_path}" if store_path else ""), counts, problems)
         if problems:
             raise typer.Exit(code=1)

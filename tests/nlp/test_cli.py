@@ -8,9 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from extractor.cli import main
+from extractor.cli import app, main
 from extractor.io import read_records
+
+RUNNER = CliRunner()
 
 ABSTRACT = ("Title\nForty patients were randomized. The VAS pain score fell from 6.1 ± 1.2 at baseline "
             "to 2.4 ± 1.1 at 6 weeks (p < 0.001).")
@@ -38,7 +41,7 @@ def test_extract_writes_every_format(tmp_path: Path, suffix: str, capsys: pytest
     out = tmp_path / f"out{suffix}"
     code, _, err = run_cli(["extract", str(src), "--out", str(out), "--no-progress"], capsys)
     assert code == 0, err
-    assert "records 2" in err and "bad lines 0" in err
+    assert "records 2" in err and "problems 0" in err
     records = list(read_records(out))
     assert [r.id for r in records] == ["pmid:1", "pmid:2"]
     first = records[0]
@@ -57,8 +60,9 @@ def test_extract_reports_bad_lines_and_goes_on(tmp_path: Path, capsys: pytest.Ca
     out = tmp_path / "out.jsonl"
     code, _, err = run_cli(["extract", str(src), "--out", str(out), "--no-progress"], capsys)
     assert code != 0
-    assert f"{src}:2" in err and f"{src}:3" in err
-    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a", "b"]
+    assert f"{src}:2" in err and "problems 1" in err
+    # a line without an id gets the fetch stage's generated id "<file stem>:<line>"
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a", "in:3", "b"]
 
 
 def test_extract_rejects_unknown_output_and_missing_input(
@@ -114,3 +118,30 @@ def test_evaluate_agrees_with_the_painbench_scorer(shared: Path, tmp_path: Path,
     theirs = subprocess.run([sys.executable, str(shared / "painbench" / "score.py"), str(gold), str(pred),
                              "--json"], capture_output=True, text=True, check=True).stdout
     assert json.loads(ours) == json.loads(theirs)
+
+
+def test_extract_reads_pubmed_xml_and_fills_the_store(tmp_path: Path) -> None:
+    """Any fetch format is accepted, and --store gets the abstracts and their values."""
+    from extractor.review.store import Store
+
+    xml = tmp_path / "one.xml"
+    xml.write_text(
+        '<?xml version="1.0"?><PubmedArticleSet><PubmedArticle><MedlineCitation Status="MEDLINE">'
+        '<PMID Version="1">424242</PMID><Article><ArticleTitle>Cryoablation for bone pain</ArticleTitle>'
+        "<Abstract><AbstractText Label=\"RESULTS\">Thirty patients were treated. The mean NRS fell from "
+        "7.2 &#177; 1.5 at baseline to 3.0 &#177; 2.1 at 4 weeks (<i>P</i>&lt;0.001).</AbstractText>"
+        "</Abstract></Article></MedlineCitation></PubmedArticle></PubmedArticleSet>",
+        encoding="utf-8",
+    )
+    db = tmp_path / "review.db"
+    out = tmp_path / "out.jsonl"
+    res = RUNNER.invoke(app, ["extract", str(xml), "--out", str(out), "--store", str(db), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    rec = json.loads(out.read_text(encoding="utf-8"))
+    assert rec["id"] == "424242" and rec["sample_size"] == 30
+    assert [s["value"] for s in rec["scores"]] == [7.2, 3.0]
+    assert rec["p_values"][0]["op"] == "<" and rec["p_values"][0]["value"] == 0.001
+    with Store(db) as store:
+        state = store.state("424242")
+        stored = sorted(item.value.prov.evidence for item in state.values)
+    assert "7.2 ± 1.5" in stored and "P<0.001" in stored
