@@ -1,0 +1,101 @@
+"""Names of study arms as written, and the number of arms an abstract states (pure functions).
+
+Used by the sample-size, score and proportion components to label values with their arm.
+"""
+
+from __future__ import annotations
+
+import re
+
+from extractor.nlp.numbers import parse_number_words
+
+# words that cannot start or end an arm name
+_EDGE_STOP = frozenset(["a", "an", "the", "to", "of", "in", "into", "on", "at", "by", "for", "with", "without", "from", "or", "and", "either", "both", "each", "every", "all", "receive", "received", "receiving", "given", "were", "was", "be", "been", "being", "are", "is", "who", "which", "that", "this", "these", "those", "patients", "subjects", "participants", "women", "men", "children", "group", "groups", "arm", "arms", "treated", "allocated", "assigned", "randomized", "randomised", "randomly", "divided", "underwent", "using", "use", "used", "vs", "versus", "compared", "than", "as", "while", "whereas", "but", "also", "only", "then", "after", "before", "during", "plus", "n", "respectively"])
+_WORD_RE = re.compile(r"[A-Za-z0-9][\w+./'’-]*|\(|\)")
+_CLAUSE_BREAK = re.compile(r"[;:.!?\n]|,\s|\(|\)|\[|\]")
+
+GROUP_WORDS = r"(?:group|arm|cohort)"
+_NAMED_GROUP_RE = re.compile(
+    r"\b(?:group|arm|cohort)\s+(?P<label>[A-Z]{1,3}\d{0,2}(?:\.\d)?|[IVX]{1,4}|\d{1,2}|[A-Z][a-z]+(?:[+-][A-Za-z]+)?)\b"
+)
+_GROUP_COUNT_RE = re.compile(
+    r"\b(?P<k>two|three|four|five|six|seven|eight|nine|ten|2|3|4|5|6|7|8|9|10)\s+"
+    r"(?:(?:equal|parallel|treatment|study|different|separate|randomi[sz]ed|independent|matched)\s+)?"
+    r"(?:groups|arms|cohorts)\b"
+)
+_WORD_K = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+
+
+def stated_group_count(lower: str) -> int | None:
+    """The number of arms an abstract states ("randomized into three groups"), if any."""
+    m = _GROUP_COUNT_RE.search(lower)
+    if not m:
+        return None
+    k = m.group("k")
+    return int(k) if k.isdigit() else _WORD_K.get(k)
+
+
+def clean_arm(name: str) -> str | None:
+    """Strip function words from both ends of a candidate arm name; None if nothing is left."""
+    words = name.split()
+    while words and words[0].lower().strip("(),;:") in _EDGE_STOP:
+        words.pop(0)
+    while words and words[-1].lower().strip("(),;:") in _EDGE_STOP - {"group", "arm"}:
+        words.pop()
+    out = " ".join(words).strip(" ,;:(")
+    if out.endswith(")") and "(" not in out:
+        out = out.rstrip(")").strip()
+    if not out or len(out) > 60:
+        return None
+    if parse_number_words(out) and all(w.lower() in ("one", "two", "three", "four") for w in words):
+        return None
+    return out
+
+
+def arm_name_before(text: str, pos: int, max_words: int = 4) -> str | None:
+    """The arm named right before ``pos`` ("Experimental group ( n = 15 )" → "Experimental group")."""
+    start = max(0, pos - 80)
+    chunk = text[start:pos].rstrip(" \t(")
+    # stop at the last clause break
+    last = 0
+    for m in _CLAUSE_BREAK.finditer(chunk):
+        last = m.end()
+    chunk = chunk[last:]
+    words = [m.group(0) for m in _WORD_RE.finditer(chunk) if m.group(0) not in "()"]
+    if not words:
+        return None
+    picked = words[-max_words:]
+    # drop everything up to the last function word inside the window
+    for i in range(len(picked) - 1, -1, -1):
+        if picked[i].lower() in _EDGE_STOP and i < len(picked) - 1 and picked[i].lower() not in ("group", "arm"):
+            picked = picked[i + 1:]
+            break
+    return clean_arm(" ".join(picked))
+
+
+def arm_name_after(text: str, pos: int, max_words: int = 5) -> str | None:
+    """The arm named right after ``pos`` ("in the control group" → "control group")."""
+    chunk = text[pos:pos + 80]
+    m = _CLAUSE_BREAK.search(chunk)
+    if m:
+        chunk = chunk[:m.start()]
+    words = [w.group(0) for w in _WORD_RE.finditer(chunk)]
+    lead = 0
+    while lead < len(words) and words[lead].lower() in _EDGE_STOP and words[lead].lower() not in ("group", "arm"):
+        lead += 1
+    words = words[lead:]
+    # end at "group"/"arm" if it comes soon ("the control group and ..." → "control group")
+    for i, w in enumerate(words[:max_words]):
+        if w.lower() in ("group", "arm", "groups", "arms", "cohort"):
+            return clean_arm(" ".join(words[: i + 1]))
+    out: list[str] = []
+    for w in words[:max_words]:
+        if w.lower() in _EDGE_STOP:
+            break
+        out.append(w)
+    return clean_arm(" ".join(out)) if out else None
+
+
+def named_groups(text: str) -> list[tuple[int, int, str]]:
+    """Explicit group labels: "group A", "Group II", "group 1", "group PL" → (start, end, name)."""
+    return [(m.start(), m.end(), m.group(0)) for m in _NAMED_GROUP_RE.finditer(text)]

@@ -1,0 +1,69 @@
+"""``extractor_numbers``: find and normalise every number (see :mod:`extractor.nlp.numbers`).
+
+Writes ``doc._.numbers`` (``[[start, end, value, flags], ...]``, JSON-safe) and the span group
+``extractor.numbers`` (label ``NUMBER`` or ``WORD_NUMBER``; ``span.id_`` is the rule id).
+"""
+
+from __future__ import annotations
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
+from extractor.nlp.numbers import Number, find_numbers
+
+RULE_DIGITS = "numbers.digits.v1"
+RULE_WORDS = "numbers.words.v1"
+
+
+def number_flags(n: Number) -> str:
+    return "".join(f for f, on in (("i", n.is_int), ("w", n.words), ("s", n.signed),
+                                   ("p", n.percent), ("e", n.sci)) if on)
+
+
+def numbers_from_doc(doc: Doc) -> list[Number]:
+    """Rebuild the :class:`Number` list stored by ``extractor_numbers`` (or find them now)."""
+    stored = doc._.numbers
+    if stored is None:
+        return find_numbers(doc.text)
+    text = doc.text
+    return [Number(s, e, float(v), text[s:e], "i" in f, "w" in f, "s" in f, "p" in f, "e" in f)
+            for s, e, v, f in stored]
+
+
+class NumberNormalizer(RuleComponent):
+    def __init__(self, nlp: Language, name: str, *, span_key: str, word_numbers: bool,
+                 scorer: Scorer | None) -> None:
+        super().__init__(nlp, name, span_key=span_key, scorer=scorer, word_numbers=word_numbers)
+
+    def match(self, doc: Doc) -> list[Number]:
+        found = find_numbers(doc.text)
+        if not self.cfg.get("word_numbers", True):
+            found = [n for n in found if not n.words]
+        return found
+
+    def set_annotations(self, doc: Doc, matches: list[Number]) -> None:
+        doc._.numbers = [[n.start, n.end, n.value, number_flags(n)] for n in matches]
+        if self.span_key:
+            set_span_group(doc, self.span_key, (
+                (n.start, n.end, "WORD_NUMBER" if n.words else "NUMBER",
+                 RULE_WORDS if n.words else RULE_DIGITS) for n in matches))
+
+
+@Language.factory(
+    "extractor_numbers",
+    assigns=["doc._.numbers", "doc.spans"],
+    default_config={
+        "span_key": "extractor.numbers",
+        "word_numbers": True,
+        "scorer": {"@scorers": "extractor.spans_scorer.v1", "span_key": "extractor.numbers"},
+    },
+    default_score_weights={"spans_extractor.numbers_f": 0.0},
+)
+def make_numbers(nlp: Language, name: str, span_key: str, word_numbers: bool,
+                 scorer: Scorer | None) -> NumberNormalizer:
+    """Numbers with their values: digits, decimal commas, signs, number words."""
+    component = NumberNormalizer(nlp, name, span_key=span_key, word_numbers=word_numbers,
+                                 scorer=scorer)
+    component.set_rules([])
+    return component

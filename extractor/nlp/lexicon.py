@@ -1,0 +1,72 @@
+"""Shared vocabulary of the rule components (words, not rules: rules with ids live in patterns/).
+
+Each constant is a regular-expression fragment; the compiled forms are module-level so every
+component shares one compiled object.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Words that make a sentence "about pain".
+PAIN_WORDS = (
+    r"pain\w*|ache|aches|aching|headaches?|migraines?|sore(?:ness)?|tender(?:ness)?|"
+    r"analgesi\w*|hurt\w*|colic\w*|neuralgi\w*|dysmenorrh\w*|cramp\w*|odynophagia|dyspareunia|"
+    r"backache|toothache|myalgi\w*|arthralgi\w*|sciatica|allodynia|hyperalgesi\w*|nocicept\w*|"
+    r"hypersensitivity|SPID|TOTPAR"
+)
+PAIN_RE = re.compile(rf"\b(?:{PAIN_WORDS})\b", re.IGNORECASE)
+# the same on lower-cased text (much faster than IGNORECASE): search ``text.lower()``
+PAIN_LOWER_RE = re.compile(rf"\b(?:{PAIN_WORDS.lower()})\b")
+
+# What else a rating scale measures: a scale next to one of these is not a pain scale.
+NON_PAIN_TARGETS = (
+    r"nause\w*|vomit\w*|emesis|anxi\w*|satisf\w*|comfort|discomfort|dyspn\w*|breathless\w*|"
+    r"itch\w*|prurit\w*|fatigue|tired\w*|hunger|appetite|satiety|thirst|cosmetic\w*|scar\w*|"
+    r"sedat\w*|mood|depress\w*|sleep\w*|drows\w*|stress|dizz\w*|vertigo|tinnitus|"
+    r"cosmesis|appearance|aesthetic\w*|craving|urge\w*|dry\s+eye|dryness|burning|"
+    r"quality\s+of\s+(?:life|sleep|recovery)|well-being|wellbeing|global\s+assessment|"
+    r"disease\s+activity|stiffness|spasticity|tremor|dysphagia|swallow\w*|voice|"
+    r"dyspepsia|heartburn|bloating|flatulence|congestion|rhinorrh\w*|sneez\w*|cough\w*|"
+    r"difficulty|ease|preference|acceptab\w*|tolerab\w*|confidence|knowledge|fear"
+)
+NON_PAIN_TARGET_LOWER_RE = re.compile(rf"\b(?:{NON_PAIN_TARGETS})\b")
+
+# Nouns for people (the units a sample size counts).
+PERSON_NOUNS = (
+    r"patients?|subjects?|participants?|individuals?|volunteers?|persons?|people|adults?|"
+    r"children|child|infants?|neonates?|newborns?|babies|adolescents?|teenagers?|youths?|"
+    r"students?|women|woman|men|man|males?|females?|girls?|boys?|mothers?|parturients?|"
+    r"primigravidae?|primiparas?|nulliparas?|multiparas?|pregnant\s+women|elderly|"
+    r"veterans?|athletes?|workers?|employees?|nurses?|residents?|inpatients?|outpatients?|"
+    r"cases|recipients?|survivors?|smokers?|users?|responders?|completers?|enrollees?|"
+    r"respondents?|members?|soldiers?|runners?|dancers?|pts|ladies|gentlemen|couples|"
+    r"twins|pairs|dyads|families|caregivers?|clients?|consumers?|candidates?|"
+    r"healthy\s+controls|controls|probands|teens?|toddlers?|preschoolers?|schoolchildren|"
+    r"donors?|trainees?|physicians?|surgeons?|dentists?|musicians?|drivers?|pilots?|"
+    r"parents?|cancer\s+patients|sufferers|migraineurs|asthmatics|diabetics|epileptics|"
+    r"mother-infant\s+pairs"
+)
+
+# Units that are not people: a count of these is never a sample size.
+NON_PERSON_NOUNS = (
+    r"studies|study|trials?|articles?|papers?|reports?|publications?|RCTs?|records?|"
+    r"lesions?|tumou?rs?|metastases|nodules?|procedures?|operations?|surgeries|interventions?|"
+    r"eyes?|teeth|tooth|knees?|hips?|shoulders?|feet|foot|hands?|limbs?|joints?|vertebrae|"
+    r"levels?|segments?|sites?|wounds?|incisions?|ulcers?|fractures?|implants?|samples?|"
+    r"specimens?|biopsies|images?|scans?|injections?|blocks?|sessions?|visits?|episodes?|"
+    r"attacks?|cycles?|doses?|tablets?|capsules?|days?|weeks?|months?|years?|hours?|minutes?|"
+    r"centres?|centers?|hospitals?|sites|countries|rats?|mice|dogs?|animals?|pigs?|rabbits?|"
+    r"cadavers?|extremities|sides|arms|legs|molars?|quadrants?|catheters?|needles?|"
+    r"deliveries|births|pregnancies|embryos?|oocytes?|events?|items?|questions?|cells?"
+)
+
+
+def doc_about_pain(lower_text: str, min_mentions: int = 2) -> bool:
+    """Does a (lower-cased) abstract talk about pain at least ``min_mentions`` times?"""
+    count = 0
+    for _ in PAIN_LOWER_RE.finditer(lower_text):
+        count += 1
+        if count >= min_mentions:
+            return True
+    return False

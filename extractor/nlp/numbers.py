@@ -1,0 +1,261 @@
+"""Find and normalise the numbers in a text: pure functions over strings, no spaCy.
+
+``find_numbers(text)`` returns every number with its character offsets and value:
+
+* digits with ``.`` or ``·`` (U+00B7) as the decimal point, a decimal comma (``0,03``,
+  ``2,5 mg``), thousands separators (``1,600``; ``12 500`` with a thin or no-break space), a
+  leading ``.`` (``.001``);
+* signs: ``-``, ``+`` and ``−`` (U+2212) written against the digits count as a sign; a hyphen
+  between two numbers (``0-9``, ``260 - 320``) is a range, not a sign;
+* number words: ``Twenty-one``, ``one hundred five``, ``One thousand three hundred and twenty
+  eight`` (1328), ``fourty`` (a common misspelling);
+* scientific notation as written in p-values: ``1.2e-5``, ``1.2 × 10-5``, ``10(-4)``, ``10^-4``,
+  ``10⁻⁴``.
+
+Each :class:`Number` records whether it was written with digits or words, with a sign, as an
+integer, and whether a percent sign follows. Offsets always slice to the number's text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+__all__ = ["Number", "find_numbers", "parse_number", "parse_number_words", "WORD_NUMBER_RE"]
+
+# A value in an abstract that is not finite, or is absurdly large, is not a statistic.
+MAX_ABS_VALUE = 1e15
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    """One number found in a text. ``text == source[start:end]``."""
+
+    start: int
+    end: int
+    value: float
+    text: str
+    is_int: bool
+    words: bool = False  # written as words ("Twenty-one")
+    signed: bool = False  # an explicit sign belongs to the number
+    percent: bool = False  # followed by "%" / "percent"
+    sci: bool = False  # scientific notation
+
+    @property
+    def int_value(self) -> int | None:
+        """The value as an ``int`` when it is integral and was written without a decimal part."""
+        return int(self.value) if self.is_int else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Number words
+
+_UNITS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19,
+}
+_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90,
+}
+_SCALES = {"hundred": 100, "thousand": 1000}
+_WORD = "|".join(sorted([*_UNITS, *_TENS, *_SCALES], key=len, reverse=True))
+WORD_NUMBER_RE = re.compile(
+    rf"(?<![\w-])(?:{_WORD})(?:(?:[ \t]*-[ \t]*|[ \t]+(?:and[ \t]+)?)(?:{_WORD}))*(?![\w])",
+    re.IGNORECASE,
+)
+_WORD_PIECE_RE = re.compile(rf"(?:{_WORD})", re.IGNORECASE)
+
+
+def parse_number_words(text: str) -> list[tuple[int, int, int]]:
+    """Split a run of number words into numbers: ``[(start, end, value), ...]`` (offsets in text).
+
+    "Twenty-one" → 21; "one hundred and five" → 105; "two three" → 2 and 3 (two numbers);
+    "One thousand three hundred and twenty eight" → 1328.
+    """
+    out: list[tuple[int, int, int]] = []
+    total = 0  # completed thousands
+    current = 0  # below a thousand
+    last_kind = ""  # "unit", "teen", "tens", "hundred", "thousand"
+    start = end = -1
+
+    def flush() -> None:
+        nonlocal total, current, start, end, last_kind
+        if start >= 0:
+            out.append((start, end, total + current))
+        total = current = 0
+        start = end = -1
+        last_kind = ""
+
+    for m in _WORD_PIECE_RE.finditer(text):
+        w = m.group(0).lower()
+        if w in _UNITS:
+            v = _UNITS[w]
+            kind = "unit" if v < 10 else "teen"
+            # a unit may follow tens ("twenty one"), a scale ("hundred five") or start a number
+            if last_kind in ("unit", "teen") or (last_kind == "tens" and kind == "teen"):
+                flush()
+            current += v
+        elif w in _TENS:
+            if last_kind in ("unit", "teen", "tens"):
+                flush()
+            current += _TENS[w]
+            kind = "tens"
+        elif w == "hundred":
+            if last_kind in ("", "hundred", "thousand"):
+                # "hundred" alone or after another scale word is not a count we trust
+                flush()
+                continue
+            current = (current or 1) * 100
+            kind = "hundred"
+        else:  # thousand
+            if last_kind == "" or last_kind == "thousand":
+                flush()
+                continue
+            total += (current or 1) * 1000
+            current = 0
+            kind = "thousand"
+        if start < 0:
+            start = m.start()
+        end = m.end()
+        last_kind = kind
+    flush()
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Digits
+
+_SUP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+_NBSP = "\u00a0\u2009\u202f\u2007"
+_DIGIT_RE = re.compile(
+    r"""
+    (?<![\w.·])                                   # not inside a word or another number
+    (?:
+        (?P<sci_only>10\s?(?:\^\s?|\(\s?)[-−–]\s?\d+\)?|10[⁻][⁰¹²³⁴⁵⁶⁷⁸⁹]+)  # 10^-4, 10(-4), 10⁻⁴
+      | (?P<num>
+            \d{1,3}(?:,\d{3})+(?![,\d])           # 1,600  12,500,000
+          | \d{1,3}(?:[\u00a0\u2009\u202f]\d{3})+(?![\d])   # 12 500 (thin / no-break space)
+          | (?<!\d,)\d+,\d{1,2}(?![\d,])(?!\s*(?:,|and\b|or\b|&|to\b)\s*\d)   # decimal comma 0,03  2,5
+          | \d+(?:[.·]\d+)?                       # 12  6.8  6·8
+          | [.·]\d+                               # .001
+        )
+        (?P<exp>
+            [eE][-−+]?\d+                         # 1.2e-5
+          | \s?[x×*]\s?10\s?(?:\^\s?|\(\s?)?[-−–]\s?\d+\)?   # 1.2 × 10-5, 3x10^-4, 2 x 10(-3)
+          | \s?[x×*]\s?10[⁻][⁰¹²³⁴⁵⁶⁷⁸⁹]+         # 1.2 × 10⁻⁵
+        )?
+    )
+    """,
+    re.VERBOSE,
+)
+_PERCENT_RE = re.compile(r"\s?(?:%|per\s?cent\b|pct\b)", re.IGNORECASE)
+_SIGN_CHARS = "-−+"
+_SIGN_SOFT = "–"  # en dash: a sign only right after an opening bracket, '=' or ':'
+
+
+def _sign_before(text: str, start: int) -> int:
+    """If a sign written against the number at ``start`` belongs to it, return its offset."""
+    if start == 0:
+        return -1
+    c = text[start - 1]
+    if c not in _SIGN_CHARS and c != _SIGN_SOFT:
+        return -1
+    before = text[start - 2] if start >= 2 else ""
+    if c == _SIGN_SOFT:
+        return start - 1 if before in "([=:" else -1
+    if before == "" or before in " \t\n([{=:;,<>≤≥/" or before in _NBSP:
+        # "0 -9"? a hyphen preceded by a number and a space then glued to the next number is
+        # still a range in spaced (tokenised) texts such as "260 - 320"; we only reject when
+        # the hyphen is spaced on both sides, which the check on ``c`` already excludes.
+        if before in " \t" and start >= 3 and c == "-" and text[start - 3].isdigit():
+            # "12 -15" is a range far more often than a negative number
+            return -1
+        return start - 1
+    return -1
+
+
+def _parse_digits(s: str) -> float:
+    s = s.replace("·", ".").replace("−", "-")
+    if "," in s:
+        head, _, tail = s.partition(",")
+        # thousands separators, else a decimal comma
+        s = s.replace(",", "") if re.fullmatch(r"\d{1,3}(?:,\d{3})+", s) else f"{head}.{tail}"
+    for ch in _NBSP:
+        s = s.replace(ch, "")
+    return float(s)
+
+
+def _parse_exp(s: str) -> int:
+    s = s.translate(_SUP)
+    m = re.search(r"([-−–+]?)\s?(\d+)\)?$", s)
+    if not m:
+        raise ValueError(s)
+    sign = -1 if m.group(1) in ("-", "−", "–") else 1
+    return sign * int(m.group(2))
+
+
+@lru_cache(maxsize=65536)
+def parse_number(text: str) -> float | None:
+    """The value of one number as written (digits, words, signs, decimal comma); else None.
+
+    >>> parse_number("−3.2"), parse_number("0,03"), parse_number("Twenty-one"), parse_number("6·8")
+    (-3.2, 0.03, 21.0, 6.8)
+    """
+    found = find_numbers(text)
+    if len(found) != 1:
+        return None
+    n = found[0]
+    # the number must be the whole text (a trailing percent sign is allowed)
+    if n.start != 0 or text[n.end:].strip() not in ("", "%"):
+        return None
+    return n.value
+
+
+def find_numbers(text: str) -> list[Number]:
+    """Every number in ``text``, in order, with offsets (see the module docstring)."""
+    out: list[Number] = []
+    for m in _DIGIT_RE.finditer(text):
+        start, end = m.start(), m.end()
+        raw_num = m.group("num")
+        try:
+            if m.group("sci_only"):
+                value = 10.0 ** _parse_exp(m.group("sci_only")[2:])
+                is_int, sci = False, True
+            else:
+                assert raw_num is not None
+                value = _parse_digits(raw_num)
+                is_int = not re.search(r"[.·]|(?<!\d),|,(?!\d{3}(?!\d))", raw_num)
+                sci = False
+                if m.group("exp"):
+                    exp = m.group("exp")
+                    e = _parse_exp(exp[1:] if exp[0] in "eE" else exp.split("10", 1)[1])
+                    value = value * 10.0 ** e
+                    is_int, sci = False, True
+        except (ValueError, OverflowError):
+            continue
+        if not math.isfinite(value) or abs(value) > MAX_ABS_VALUE:
+            continue
+        signed = False
+        s = _sign_before(text, start)
+        if s >= 0:
+            if text[s] in "-−–":
+                value = -value
+            start, signed = s, True
+        pm = _PERCENT_RE.match(text, end)
+        out.append(Number(start, end, value + 0.0, text[start:end], is_int, False, signed,
+                          pm is not None, sci))
+    for m in WORD_NUMBER_RE.finditer(text):
+        base = m.start()
+        for a, b, v in parse_number_words(m.group(0)):
+            start, end = base + a, base + b
+            pm = _PERCENT_RE.match(text, end)
+            out.append(Number(start, end, float(v), text[start:end], True, True, False,
+                              pm is not None, False))
+    if out and any(n.words for n in out):
+        out.sort(key=lambda n: n.start)
+    return out

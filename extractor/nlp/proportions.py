@@ -1,0 +1,243 @@
+"""Proportions of patients reaching a pain outcome (pure functions, no spaCy).
+
+Read at each number of a sentence that names a pain outcome (pain relief, pain-free, rescue
+analgesia, responders, moderate/severe pain, ...):
+
+* ``34/64 (53.1%)``, ``34/64; 53.1%``, ``97.3 % ( 146/150 )``, ``8 (19.5%)``, ``Twenty - four
+  patients ( 77 % )``, ``442 (52%) of 856``, ``three [4%]``;
+* ``11 of 31``, ``9 out of 13 patients``;
+* ``44% vs 17%``, ``30 % of the subjects``, ``Fifty-nine percent``.
+
+A percent that is not a share of patients is skipped: concentrations (``0.5 % bupivacaine``),
+percent changes of a score ("reduced by 40%", "59% decrease": those are scores with
+``stat: other``), thresholds that define the outcome ("≥50% reduction", "at least 30%"),
+confidence levels (``95% CI``) and baseline characteristics (``56 % female``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from extractor.nlp.arms import arm_name_after
+from extractor.nlp.numbers import Number
+from extractor.nlp.scores import TimeInfo
+
+__all__ = ["ProportionValue", "ProportionFinder"]
+
+
+@dataclass(slots=True)
+class ProportionValue:
+    start: int
+    end: int
+    what: str
+    events: int | None
+    total: int | None
+    percent: float | None
+    rule: str
+    confidence: float
+    arm: str | None = None
+    timepoint: str | None = None
+    days: float | None = None
+    features: dict[str, Any] = field(default_factory=dict)
+
+
+_SP = r"[ \t\u00a0\u2009\u202f\u200a]"
+_THRESHOLD_BEFORE = re.compile(r"(?:[<>≤≥]|=\s*|\bat\s+least|\bmore\s+than|\bless\s+than|\bgreater\s+than|"
+                               r"\bover|\bunder|\babove|\bbelow|\bup\s+to|\bby|\bof\s+at\s+least|\bor)\s*$")
+_OUTCOME_WHAT = re.compile(
+    r"(?:complete(?:ly)?\s+|effective\s+|adequate\s+|meaningful\s+|significant\s+)?pain[\s-]+(?:relief|free(?:dom)?)"
+    r"|relie(?:f|ved)(?:\s+of\s+pain)?|(?:moderate|severe|mild|no|chronic|persistent|postoperative|"
+    r"moderate[\s/-]+(?:to[\s-]+)?severe)\s+(?:\w+\s+)?pain|rescue\s+(?:analgesi\w+|medication)"
+    r"|(?:required|requiring|needed|received)\s+(?:\w+\s+){0,2}analgesi\w+|responders?|response|"
+    r"(?:\w+\s+){0,2}pain|headache\w*|migraine\w*")
+
+
+class ProportionFinder:
+    def __init__(self, rules: Sequence[dict[str, Any]]) -> None:
+        self.rule_ids: dict[str, str] = {}
+        self.confidence: dict[str, float] = {}
+        lex: dict[str, str] = {}
+        for r in rules:
+            if r.get("type") == "expression":
+                self.rule_ids[str(r["pattern"])] = str(r["id"])
+                self.confidence[str(r["pattern"])] = float(r.get("confidence", 0.6))
+            elif r.get("type") == "lexicon":
+                lex[str(r["name"])] = str(r["pattern"])
+            else:
+                raise ValueError(f"proportions rule {r.get('id')}: unknown type {r.get('type')!r}")
+        if {"outcome", "not_people"} - set(lex):
+            raise ValueError("proportions rules need the 'outcome' and 'not_people' lexicons")
+        self.outcome_re = re.compile(lex["outcome"])
+        self.not_people_re = re.compile(lex["not_people"])
+
+    def _rule(self, name: str) -> tuple[str, float]:
+        return self.rule_ids.get(name, f"proportion.{name}.v1"), self.confidence.get(name, 0.6)
+
+    def find(self, text: str, sentences: Sequence[tuple[int, int]], numbers: Sequence[Number],
+             blocked: Sequence[tuple[int, int]], timepoints: Sequence[TimeInfo]) -> list[ProportionValue]:
+        lower = text.lower()
+        out: list[ProportionValue] = []
+        by_start = {n.start: n for n in numbers}
+        for s_start, s_end in sentences:
+            sent = lower[s_start:s_end]
+            if self.outcome_re.search(sent) is None:
+                continue
+            nums = [n for n in numbers if s_start <= n.start < s_end
+                    and not any(a <= n.start < b for a, b in blocked)]
+            if not nums:
+                continue
+            found = self._sentence(text, lower, s_start, s_end, nums, by_start)
+            if found:
+                what = self._what(lower, s_start, s_end)
+                tps = [t for t in timepoints if s_start <= t.start < s_end]
+                for p in found:
+                    p.what = what
+                    self._context(text, lower, s_start, s_end, p, tps)
+                out.extend(found)
+        return out
+
+    # -- expressions ------------------------------------------------------------------------------
+
+    def _sentence(self, text: str, lower: str, s_start: int, s_end: int, nums: list[Number],
+                  by_start: dict[int, Number]) -> list[ProportionValue]:
+        used: set[int] = set()
+        out: list[ProportionValue] = []
+
+        def at(pos: int) -> Number | None:
+            return by_start.get(pos)
+
+        for n in nums:
+            if n.start in used or n.sci or n.signed:
+                continue
+            after = text[n.end:min(s_end, n.end + 40)]
+            # E/T (x%) or E/T; x%
+            m = re.match(rf"{_SP}?/{_SP}?", after)
+            if m and n.is_int and not n.percent:
+                t = at(n.end + m.end())
+                if t is not None and t.is_int and not t.percent and 0 <= n.value <= t.value and t.value > 1 \
+                        and not self._is_score_fraction(lower, n, t):
+                    used.update({n.start, t.start})
+                    pct, end = self._percent_after(text, t.end, s_end, at, used)
+                    rid, conf = self._rule("fraction")
+                    out.append(ProportionValue(n.start, end, "", int(n.value), int(t.value), pct, rid, conf))
+                    continue
+            # x% (E/T)
+            if n.percent and self._share_percent(text, lower, n):
+                m = re.match(rf"{_SP}*%?{_SP}*[(\[]{_SP}*", after)
+                if m:
+                    e = at(n.end + m.end())
+                    if e is not None and e.is_int and not e.percent:
+                        sep = re.match(rf"{_SP}?(?:/|of|out\s+of){_SP}?", text[e.end:e.end + 10])
+                        t = at(e.end + sep.end()) if sep else None
+                        if t is not None and t.is_int and e.value <= t.value:
+                            used.update({n.start, e.start, t.start})
+                            rid, conf = self._rule("fraction")
+                            out.append(ProportionValue(n.start, t.end, "", int(e.value), int(t.value),
+                                                       n.value, rid, conf))
+                            continue
+            # E (x%) [of T] / E patients (x%)
+            if n.is_int and not n.percent and n.value >= 0:
+                m = re.match(rf"{_SP}*(?:(?:[a-z]+{_SP}+)?(?:patients|subjects|participants|women|men|children|"
+                             rf"cases|pts|infants|volunteers|individuals){_SP}*)?[(\[]{_SP}*", after, re.IGNORECASE)
+                if m:
+                    p = at(n.end + m.end())
+                    if p is not None and p.percent and 0 <= p.value <= 100 and \
+                            re.match(rf"{_SP}*%?{_SP}*[)\]]", text[p.end:p.end + 6].replace("%", "", 0)):
+                        used.update({n.start, p.start})
+                        end = p.end + (1 if text[p.end:p.end + 1] == "%" else 0)
+                        total = None
+                        m_of = re.match(rf"{_SP}*%?{_SP}*[)\]]{_SP}*(?:of|out\s+of){_SP}+(?:the{_SP}+)?",
+                                        text[p.end:p.end + 20])
+                        if m_of:
+                            t = at(p.end + m_of.end())
+                            if t is not None and t.is_int and t.value >= n.value:
+                                total, end = int(t.value), t.end
+                                used.add(t.start)
+                        rid, conf = self._rule("count_percent")
+                        out.append(ProportionValue(n.start, end, "", int(n.value), total, p.value, rid, conf))
+                        continue
+                # E of T
+                m = re.match(rf"{_SP}+(?:out{_SP}+)?of{_SP}+(?:the{_SP}+|all{_SP}+)?", after)
+                if m:
+                    t = at(n.end + m.end())
+                    if t is not None and t.is_int and not t.percent and n.value <= t.value and t.value > 1 \
+                            and not n.words or (t is not None and n.words and t.is_int and n.value <= t.value):
+                        assert t is not None
+                        used.update({n.start, t.start})
+                        pct, end = self._percent_after(text, t.end, s_end, at, used)
+                        rid, conf = self._rule("count_of_total")
+                        out.append(ProportionValue(n.start, end, "", int(n.value), int(t.value), pct, rid, conf))
+                        continue
+            # x% alone
+            if n.percent and 0 <= n.value <= 100 and self._share_percent(text, lower, n):
+                used.add(n.start)
+                end = n.end + len(re.match(rf"{_SP}?(?:%|per{_SP}?cent\b|pct\b)", text[n.end:n.end + 10],
+                                           re.IGNORECASE).group(0))
+                rid, conf = self._rule("percent")
+                out.append(ProportionValue(n.start, end, "", None, None, n.value, rid, conf))
+        return out
+
+    def _share_percent(self, text: str, lower: str, n: Number) -> bool:
+        """Is this percent a share of patients (not a concentration, change, threshold, CI)?"""
+        m = re.match(r"\s?(?:%|per\s?cent|pct)", lower[n.end:n.end + 10])
+        rest = lower[n.end + (m.end() if m else 0):n.end + 60]
+        if self.not_people_re.match(rest):
+            return False
+        before = lower[max(0, n.start - 30):n.start]
+        if _THRESHOLD_BEFORE.search(before):
+            return False
+        if re.search(r"(?:95|90|99)\s*$", before) or re.match(r"\s*(?:ci|confidence)", rest):
+            return False
+        if re.match(r"\s*[a-z]", rest) and not re.match(
+                r"\s*(?:of|vs|versus|and|or|in|for|with|respectively|were|was|had|reported|experienced|"
+                r"achieved|required|needed|received|patients|subjects|participants|women|men|children|"
+                r"cases|pts|at|after|on|by|compared|than|among|who|from|to|during|within)\b", rest):
+            return False
+        if n.value == 95 and re.match(r"\s*(?:ci|confidence)", rest):
+            return False
+        return True
+
+    @staticmethod
+    def _is_score_fraction(lower: str, e: Number, t: Number) -> bool:
+        """ "2.9/10", "1/10" after "score": a score on a 10- or 100-point scale, not a proportion."""
+        if t.value not in (10, 100, 20):
+            return False
+        return re.search(r"(?:score|vas|nrs|pain|rating|intensity)[^.;]{0,40}$", lower[max(0, e.start - 60):e.start]) \
+            is not None
+
+    @staticmethod
+    def _percent_after(text: str, pos: int, s_end: int, at: Any, used: set[int]) -> tuple[float | None, int]:
+        m = re.match(rf"{_SP}*[;,]?{_SP}*[(\[]?{_SP}*", text[pos:min(s_end, pos + 8)])
+        if m:
+            p = at(pos + m.end())
+            if p is not None and p.percent and 0 <= p.value <= 100:
+                used.add(p.start)
+                end = p.end + (1 if text[p.end:p.end + 1] == "%" else 0)
+                return p.value, end
+        return None, pos
+
+    # -- context ------------------------------------------------------------------------------------
+
+    def _what(self, lower: str, s_start: int, s_end: int) -> str:
+        m = _OUTCOME_WHAT.search(lower, s_start, s_end)
+        if m:
+            return re.sub(r"\s+", " ", m.group(0)).strip()
+        m = self.outcome_re.search(lower, s_start, s_end)
+        return m.group(0) if m else "pain outcome"
+
+    @staticmethod
+    def _context(text: str, lower: str, s_start: int, s_end: int, p: ProportionValue,
+                 tps: list[TimeInfo]) -> None:
+        seg = lower[p.end:min(s_end, p.end + 50)]
+        m = re.match(r"[^.;]{0,20}?\b(?:in|for|with|among)\s+(?:the\s+)?", seg)
+        if m and re.search(r"\b(?:group|arm)\b", seg[m.end():m.end() + 40]):
+            p.arm = arm_name_after(text, p.end + m.end())
+        singles = [t for t in tps if t.group < 0]
+        after = [t for t in singles if p.end <= t.start <= p.end + 40]
+        if after:
+            p.timepoint, p.days = after[0].text, after[0].days
+        elif len(singles) == 1:
+            p.timepoint, p.days = singles[0].text, singles[0].days

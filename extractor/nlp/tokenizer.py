@@ -1,0 +1,90 @@
+"""A tokenizer for clinical numerics, registered as ``extractor.clinical_tokenizer.v1``.
+
+It is spaCy's English tokenizer with extra prefix, suffix and infix rules so that the pieces of a
+reported statistic become separate tokens while numbers themselves stay whole:
+
+* ``6.8±2.2`` / ``4.4+/-1`` → ``6.8`` ``±`` ``2.2``; ``6.8(2.2)`` → ``6.8`` ``(`` ``2.2`` ``)``
+* ``p<.001`` / ``P≤0.05`` / ``n=41`` → ``p`` ``<`` ``.001``
+* ``34/64`` → ``34`` ``/`` ``64``; ``0-9`` / ``1.50–2.04`` → ``1.50`` ``–`` ``2.04``
+* ``24h`` / ``12mm`` → ``24`` ``h``; ``1,2,4`` → ``1`` ``,`` ``2`` ``,`` ``4``
+* kept whole: ``0,03`` (decimal comma), ``1,600`` (thousands), ``−3.2`` (U+2212 minus), ``6·8``
+  (middle-dot decimal point), ``-5.29``, ``.001``.
+
+Thin and other Unicode spaces are whitespace tokens, as spaCy does for any non-ASCII space.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import spacy
+from spacy.lang.en import English
+from spacy.language import Language
+from spacy.tokenizer import Tokenizer
+from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
+
+# Operators and spread markers that should always stand alone next to numbers.
+_OPS = r"±|∓|\+\s?/\s?-|\+\s?/\s?−|<=|>=|=<|=>|≤|≥|≦|≧|⩽|⩾|<|>|=|≈|~"
+_DIGIT = r"[0-9]"
+
+EXTRA_PREFIXES: list[str] = [
+    r"±", r"∓", r"\+/-", r"≤", r"≥", r"≦", r"≧", r"⩽", r"⩾", r"<", r">", r"=", r"≈", r"~",
+]
+EXTRA_SUFFIXES: list[str] = [
+    # 24h, 12mm, 5min, 1month -> number + unit
+    r"(?<=[0-9])(?:h|hrs?|mins?|mm|cm|ml|mL|mg|kg|wks?|mo|yrs?|months?|weeks?|days?|years?|hours?)",
+]
+EXTRA_INFIXES: list[str] = [
+    # statistic operators between anything and a number: 6.8±2.2, p<.001, n=41, P≤0.05
+    rf"(?:{_OPS})(?=[-−+]?[0-9.·])",
+    rf"(?<=[0-9A-Za-z%)\]])(?:{_OPS})",
+    # fractions and ranges between numbers: 34/64, 0-9, 1.50–2.04, 67‒90.5
+    rf"(?<={_DIGIT})/(?={_DIGIT})",
+    r"(?<=[0-9%])[-–—‒](?=[0-9.])",
+    # a bracket glued to a number: 6.8(2.2), 10(-4), 7[2
+    r"(?<=[0-9%])[(\[](?=[-−+]?[0-9.])",
+    # lists written without spaces: 1,2,4 (two or more commas), but not 1,600 or 0,03
+    rf"(?<={_DIGIT}),(?={_DIGIT}{{1,2}},)",
+    rf"(?<=,{_DIGIT}),(?={_DIGIT})",
+    rf"(?<=,{_DIGIT}{_DIGIT}),(?={_DIGIT})",
+    # semicolon / colon glued to numbers: 53.1%;p, 1:1 stays (ratios) but 12:30 stays too
+    r"(?<=[0-9%]);",
+]
+
+
+def clinical_punctuation(nlp: Language) -> tuple[list[str], list[str], list[str]]:
+    """The prefix, suffix and infix rule lists (defaults plus the clinical ones)."""
+    defaults = nlp.Defaults
+    prefixes = list(EXTRA_PREFIXES) + list(defaults.prefixes or ())
+    suffixes = list(EXTRA_SUFFIXES) + list(defaults.suffixes or ())
+    infixes = list(EXTRA_INFIXES) + list(defaults.infixes or ())
+    return prefixes, suffixes, infixes
+
+
+def make_clinical_tokenizer(nlp: Language) -> Tokenizer:
+    """Build the tokenizer for ``nlp`` (its vocab, exceptions and URL matcher are kept)."""
+    prefixes, suffixes, infixes = clinical_punctuation(nlp)
+    defaults = nlp.Defaults
+    rules = dict(defaults.tokenizer_exceptions or {})
+    return Tokenizer(
+        nlp.vocab,
+        rules=rules,
+        prefix_search=compile_prefix_regex(prefixes).search,
+        suffix_search=compile_suffix_regex(suffixes).search,
+        infix_finditer=compile_infix_regex(infixes).finditer,
+        token_match=defaults.token_match,
+        url_match=defaults.url_match,
+    )
+
+
+@spacy.registry.tokenizers("extractor.clinical_tokenizer.v1")
+def create_clinical_tokenizer() -> Callable[[Language], Tokenizer]:
+    """Registry entry used in ``[nlp.tokenizer]`` of the pipeline config."""
+    return make_clinical_tokenizer
+
+
+def blank_clinical() -> Language:
+    """``spacy.blank("en")`` with the clinical tokenizer (no components)."""
+    nlp = English()
+    nlp.tokenizer = make_clinical_tokenizer(nlp)
+    return nlp
