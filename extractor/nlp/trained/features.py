@@ -1,0 +1,143 @@
+"""Features of the headline sample-size choice: pure functions over the text and the candidates.
+
+The rule component ``extractor_sample_size`` proposes every count of people as a ``sample_size``
+candidate with its cue features (``doc._.candidates``); these functions turn one document's
+candidates into one feature dict per candidate plus one for the *no headline* option ("the
+abstract states no total"). Names are stable strings; a trained model keeps its own feature list,
+so a feature the model has not seen (e.g. a new rule cue) is ignored, never an error.
+
+Candidate features:
+
+* every boolean/number feature of the rule candidate (cue hits, ``words``, ``is_arm``,
+  ``sum_of_arms``, position) as ``cue:<name>``; its rule id and noun as one-hot features;
+* the rule prior (``score``), its margin to the best candidate and its rank;
+* the value among the other candidates: ``log n``, largest?, ratio to the largest, equal to the
+  sum of two others?, one part of such a sum?, repeated?, used as a denominator (``x/n``,
+  ``x of n``)? equal to the sum of the arm sizes the rules found?
+* the sentence: other counts in it (a split into arms: "300 … and 270 patients"), a gender
+  pair ("Six female and 18 male"), "another" after it.
+
+No-headline features (``null:*``): a bias, the best rule prior and the gap to the second, the
+number of candidates, whether the rules found an arm split and whether the best candidate is one
+of its arms.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+Features = dict[str, float]
+
+_GENDER = re.compile(r"^(?:females?|males?|women|woman|men|man|girls?|boys?)$")
+_DENOMINATOR = re.compile(r"\d\s*/\s*(\d+)|\bof\s+(?:the\s+)?(\d+)\b")
+_ANOTHER = re.compile(r"\banother\b")
+NULL_PREFIX = "null:"
+
+
+def _num(x: Any) -> float | None:
+    if isinstance(x, bool):
+        return float(x)
+    if isinstance(x, (int, float)) and math.isfinite(float(x)):
+        return float(x)
+    return None
+
+
+def _short(rule_id: str) -> str:
+    """``sample_size.cue.total.v1`` → ``total.v1`` (the feature name stays unique)."""
+    return rule_id.removeprefix("sample_size.cue.").removeprefix("sample_size.")
+
+
+def sample_size_features(text: str, candidates: Sequence[Mapping[str, Any]],
+                         arm_sizes: Sequence[Mapping[str, Any]] = ()) -> tuple[list[Features], Features]:
+    """Feature dicts of the ``sample_size`` candidates of one document, and of *no headline*.
+
+    ``candidates`` are the ``kind == "sample_size"`` dicts of ``doc._.candidates`` (in text
+    order); ``arm_sizes`` the ``kind == "arm_size"`` ones.
+    """
+    null = null_features(candidates, arm_sizes)
+    if not candidates:
+        return [], null
+    lower = text.lower()
+    priors = [float(_num((c.get("features") or {}).get("score")) or 0.0) for c in candidates]
+    best = max(priors)
+    order = sorted(range(len(candidates)), key=lambda i: (-priors[i], int(candidates[i]["start"])))
+    rank = {i: r for r, i in enumerate(order)}
+    values = [int(c["n"]) for c in candidates]
+    # "largest" and "first" among the counts the rules accept (no screened, planned, lost or
+    # per-group count): the largest plausible count is usually the headline, a screened one never
+    plausible = [i for i, c in enumerate(candidates) if c.get("accept")] or list(range(len(candidates)))
+    largest = max(values[i] for i in plausible)
+    first_plausible = plausible[0]
+    repeats = Counter(values)
+    pair_sums = {a + b for i, a in enumerate(values) for b in values[i + 1:]}
+    value_set = set(values)
+    denominators = {int(g) for m in _DENOMINATOR.finditer(lower) for g in m.groups() if g}
+    arm_total = sum(int(a["n"]) for a in arm_sizes)
+    arm_values = {int(a["n"]) for a in arm_sizes}
+    n_arms = len(arm_sizes)
+    out: list[Features] = []
+    for i, cand in enumerate(candidates):
+        n = values[i]
+        feats: Features = {}
+        for key, val in (cand.get("features") or {}).items():
+            if key in ("n", "score"):
+                continue
+            if isinstance(val, str):
+                if key in ("rule", "noun"):
+                    feats[f"{key}={_short(val).lower()}"] = 1.0
+                continue
+            num = _num(val)
+            if num is not None:
+                feats[f"cue:{_short(key)}"] = min(num, 10.0)
+        feats["prior"] = priors[i]
+        feats["prior_margin"] = priors[i] - best
+        feats["prior_rank0"] = float(rank[i] == 0)
+        feats["prior_rank"] = float(min(rank[i], 5))
+        feats["log_n"] = math.log(max(n, 1))
+        feats["plausible"] = float(i in plausible)
+        feats["is_largest"] = float(n == largest and i in plausible)
+        feats["n_over_largest"] = min(n / largest, 2.0) if largest else 0.0
+        feats["n_candidates"] = float(min(len(candidates), 10))
+        feats["first"] = float(i == first_plausible)
+        feats["repeated"] = float(repeats[n] > 1)
+        feats["is_pair_sum"] = float(n in pair_sums)
+        feats["part_of_sum"] = float(any(n + m in value_set for j, m in enumerate(values) if j != i))
+        feats["denominator"] = float(n in denominators)
+        feats["arm_total"] = float(n_arms >= 2 and n == arm_total)
+        feats["arm_value"] = float(n in arm_values)
+        sent = cand.get("sent_start")
+        feats["sentence_position"] = (int(sent) / max(1, len(text))) if sent is not None else 0.0
+        same = [c for c in candidates if c is not cand and c.get("sent_start") == sent]
+        feats["same_sentence"] = float(min(len(same), 4))
+        feats["same_sentence_other_value"] = float(any(int(c["n"]) != n for c in same))
+        start, end = int(cand["start"]), int(cand["end"])
+        feats["near_partner"] = float(any(abs(int(c["start"]) - end) < 60 or abs(start - int(c["end"])) < 60
+                                          for c in same))
+        noun = str((cand.get("features") or {}).get("noun") or "")
+        feats["gender_pair"] = float(bool(_GENDER.match(noun)) and any(
+            _GENDER.match(str((c.get("features") or {}).get("noun") or "")) for c in same))
+        feats["another_after"] = float(_ANOTHER.search(lower, end, end + 60) is not None)
+        out.append(feats)
+    return out, null
+
+
+def null_features(candidates: Sequence[Mapping[str, Any]],
+                  arm_sizes: Sequence[Mapping[str, Any]] = ()) -> Features:
+    """Features of the *no headline* option of one document (all named ``null:*``)."""
+    priors = sorted((float(_num((c.get("features") or {}).get("score")) or 0.0) for c in candidates),
+                    reverse=True)
+    feats: Features = {"bias": 1.0, "no_candidates": float(not candidates),
+                       "n_candidates": float(min(len(candidates), 10)),
+                       "arms_found": float(len(arm_sizes) >= 2)}
+    if priors:
+        feats["best_prior"] = priors[0]
+        feats["best_gap"] = min(priors[0] - priors[1], 10.0) if len(priors) > 1 else 10.0
+        best = max(candidates, key=lambda c: float(_num((c.get("features") or {}).get("score")) or 0.0))
+        feats["best_is_arm"] = float(bool((best.get("features") or {}).get("is_arm")))
+        arm_values = {int(a["n"]) for a in arm_sizes}
+        feats["best_in_arms"] = float(int(best["n"]) in arm_values)
+    return {NULL_PREFIX + k: v for k, v in feats.items()}
