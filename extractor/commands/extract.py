@@ -49,7 +49,9 @@ def register(app: typer.Typer) -> None:
         batch_size: Annotated[int, typer.Option(
             "--batch-size", min=1, help="Abstracts per batch.")] = 64,
         model: Annotated[Path | None, typer.Option(
-            "--model", help="A saved pipeline directory (default: the built-in rules).")] = None,
+            "--model", help="A saved pipeline directory (default: rules + shipped trained model).")] = None,
+        rules_only: Annotated[bool, typer.Option(
+            "--rules-only", help="Use the rule components alone, without the trained ones.")] = False,
         progress_bar: Annotated[bool, typer.Option(
             "--progress/--no-progress", help="Show a progress bar.")] = True,
     ) -> None:
@@ -60,7 +62,7 @@ def register(app: typer.Typer) -> None:
 
         require_file(input_path)
         format_of(out)  # fail early on an unknown output type
-        nlp = load_pipeline(model)
+        nlp = load_pipeline(model, rules_only=rules_only)
         problems: list[str] = []
         counts: Counter[str] = Counter()
 
