@@ -227,9 +227,10 @@ def resolve(raw: Mapping[str, Any], where: str, index: SharedIndex) -> Entry:
             raise bad(f"the text of {ref['source']}:{ref['id']} changed (sha1 {text_sha1(text)}, "
                       f"expected {ref['sha1']}): regenerate the references")
     else:
-        text = raw.get("text")
-        if not isinstance(text, str) or not text.strip():
+        own = raw.get("text")
+        if not isinstance(own, str) or not own.strip():
             raise bad("'text' must be a non-empty string")
+        text = own
     spans: list[Span] = []
     for s in raw.get("spans") or ():
         try:

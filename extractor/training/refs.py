@@ -96,7 +96,7 @@ def ebmnlp(shared_dir: Path, guard: LeakageGuard) -> list[dict[str, Any]]:
         for s in row.get("spans") or ():
             if s.get("label") == "Sample size" and s.get("char_end", 0) > s.get("char_start", 0):
                 start, end = int(s["char_start"]), int(s["char_end"])
-                if text[start:end] == s.get("text"):
+                if text[start:end] == s.get("text") and _HAS_DIGIT_OR_WORD.search(text[start:end]):
                     spans.append({"start": start, "end": end, "label": "SAMPLE_SIZE_MENTION"})
                     used.add((start, end))
         if not spans:

@@ -54,6 +54,7 @@ class Settings:
     seed: int = 1
     max_epochs: int | None = None
     evaluate_painbench: bool = True
+    overrides: tuple[tuple[str, Any], ...] = ()  # further spaCy config overrides ("training.x", value)
 
     def resolved_version(self) -> str:
         from extractor.nlp.trained import MODEL_VERSION
@@ -125,7 +126,7 @@ def load_data(settings: Settings, log: Log = _stderr) -> tuple[TrainingData, dic
     files = {_shown(p): _sha1_file(p) for p in corpus_files(list(settings.corpus))}
     info = {
         "corpus_files": files,
-        "shared": str(shared) if shared else None,
+        "shared": os.path.relpath(shared, REPO) if shared else None,
         "painbench_pool_abstracts_excluded": len(guard),
         "reviews": review_info,
         "entries": {"train": summary(data.train), "tune": summary(data.tune), "dev": summary(data.dev),
@@ -185,6 +186,7 @@ def step_train(settings: Settings, log: Log = _stderr) -> dict[str, Any]:
                                  "paths.dev": str(build / "tune.spacy"), "system.seed": settings.seed}
     if settings.max_epochs is not None:
         overrides["training.max_epochs"] = settings.max_epochs
+    overrides.update(dict(settings.overrides))
     out = build / "ranker"
     if out.exists():
         shutil.rmtree(out)

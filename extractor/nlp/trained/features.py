@@ -36,6 +36,15 @@ _GENDER = re.compile(r"^(?:females?|males?|women|woman|men|man|girls?|boys?)$")
 _DENOMINATOR = re.compile(r"\d\s*/\s*(\d+)|\bof\s+(?:the\s+)?(\d+)\b")
 _ANOTHER = re.compile(r"\banother\b")
 NULL_PREFIX = "null:"
+# candidate feature keys that are not cues: the value itself, the rule prior (used as "prior"), and
+# what the ranker writes back (its probability and the rules' own accept decision)
+_NOT_CUES = frozenset({"n", "score", "ranker_p", "rule_accept"})
+
+
+def rule_accepted(candidate: Mapping[str, Any]) -> bool:
+    """The rules' own decision on a candidate (kept in ``features`` once the ranker overrode it)."""
+    features = candidate.get("features") or {}
+    return bool(features["rule_accept"] if "rule_accept" in features else candidate.get("accept"))
 
 
 def _num(x: Any) -> float | None:
@@ -69,7 +78,7 @@ def sample_size_features(text: str, candidates: Sequence[Mapping[str, Any]],
     values = [int(c["n"]) for c in candidates]
     # "largest" and "first" among the counts the rules accept (no screened, planned, lost or
     # per-group count): the largest plausible count is usually the headline, a screened one never
-    plausible = [i for i, c in enumerate(candidates) if c.get("accept")] or list(range(len(candidates)))
+    plausible = [i for i, c in enumerate(candidates) if rule_accepted(c)] or list(range(len(candidates)))
     largest = max(values[i] for i in plausible)
     first_plausible = plausible[0]
     repeats = Counter(values)
@@ -84,7 +93,7 @@ def sample_size_features(text: str, candidates: Sequence[Mapping[str, Any]],
         n = values[i]
         feats: Features = {}
         for key, val in (cand.get("features") or {}).items():
-            if key in ("n", "score"):
+            if key in _NOT_CUES:
                 continue
             if isinstance(val, str):
                 if key in ("rule", "noun"):

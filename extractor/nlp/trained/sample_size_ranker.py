@@ -36,7 +36,7 @@ from thinc.api import Linear, Model, Optimizer, zero_init
 from thinc.types import Floats2d
 
 from extractor.nlp import extensions  # noqa: F401  (registers the Doc extensions)
-from extractor.nlp.trained.features import NULL_PREFIX, Features, sample_size_features
+from extractor.nlp.trained.features import NULL_PREFIX, Features, rule_accepted, sample_size_features
 
 GOLD_KEY = "extractor.sample_size_gold"
 Scorer = Callable[..., dict[str, Any]]
@@ -174,7 +174,8 @@ class SampleSizeRanker(TrainablePipe):
             choice = int(np.argmax(probs))
             for i, cand in enumerate(sample):
                 p = float(probs[i])
-                cand["features"] = {**(cand.get("features") or {}), "ranker_p": round(p, 4)}
+                cand["features"] = {**(cand.get("features") or {}), "ranker_p": round(p, 4),
+                                    "rule_accept": rule_accepted(cand)}
                 cand["confidence"] = round(min(max(p, 0.0), 1.0), 4)
                 cand["accept"] = i == choice
                 if i == choice:
