@@ -10,9 +10,21 @@ import re
 from extractor.nlp.numbers import parse_number_words
 
 # words that cannot start or end an arm name
-_EDGE_STOP = frozenset(["a", "an", "the", "to", "of", "in", "into", "on", "at", "by", "for", "with", "without", "from", "or", "and", "either", "both", "each", "every", "all", "receive", "received", "receiving", "given", "were", "was", "be", "been", "being", "are", "is", "who", "which", "that", "this", "these", "those", "patients", "subjects", "participants", "women", "men", "children", "group", "groups", "arm", "arms", "treated", "allocated", "assigned", "randomized", "randomised", "randomly", "divided", "underwent", "using", "use", "used", "vs", "versus", "compared", "than", "as", "while", "whereas", "but", "also", "only", "then", "after", "before", "during", "plus", "n", "respectively"])
+_EDGE_STOP = frozenset({
+    "a", "an", "the", "to", "of", "in", "into", "on", "at", "by", "for", "with", "without", "from", "or",
+    "and", "either", "both", "each", "every", "all", "receive", "received", "receiving", "given", "were",
+    "was", "be", "been", "being", "are", "is", "who", "which", "that", "this", "these", "those",
+    "patients", "subjects", "participants", "women", "men", "children", "group", "groups", "arm", "arms",
+    "treated", "allocated", "assigned", "randomized", "randomised", "randomly", "divided", "underwent",
+    "using", "use", "used", "vs", "versus", "compared", "than", "as", "while", "whereas", "but", "also",
+    "only", "then", "after", "before", "during", "plus", "n", "respectively",
+})
 _WORD_RE = re.compile(r"[A-Za-z0-9][\w+./'’-]*|\(|\)")
-_CLAUSE_BREAK = re.compile(r"[;:.!?\n]|,\s|\(|\)|\[|\]")
+# a dose written after a drug name: "50 mg/day", "4 mg every 4 weeks", "0.5 %"
+_DOSE_RE = re.compile(r"\s\d[\d.,]*\s*(?:mg|µg|μg|mcg|ng|g|ml|mL|l|iu|IU|units?|mmol|%)(?![A-Za-z])")
+_UNITS = frozenset({"mg", "µg", "μg", "mcg", "ng", "g", "ml", "l", "iu", "units", "unit", "mmol", "%",
+                    "mg/kg", "µg/kg", "mcg/kg"})
+_CLAUSE_BREAK = re.compile(r"[;:!?\n]|\.(?!\d)|,\s|\(|\)|\[|\]")
 
 GROUP_WORDS = r"(?:group|arm|cohort)"
 _NAMED_GROUP_RE = re.compile(
@@ -61,15 +73,24 @@ def arm_name_before(text: str, pos: int, max_words: int = 4) -> str | None:
     for m in _CLAUSE_BREAK.finditer(chunk):
         last = m.end()
     chunk = chunk[last:]
+    for dose in _DOSE_RE.finditer(chunk):
+        head = chunk[:dose.start()].split()
+        if head and head[-1].lower() not in _EDGE_STOP:
+            chunk = chunk[:dose.start()]  # "ibandronate 50 mg/day (n = 137)" → "ibandronate"
+            break
     words = [m.group(0) for m in _WORD_RE.finditer(chunk) if m.group(0) not in "()"]
     if not words:
         return None
     picked = words[-max_words:]
     # drop everything up to the last function word inside the window
     for i in range(len(picked) - 1, -1, -1):
-        if picked[i].lower() in _EDGE_STOP and i < len(picked) - 1 and picked[i].lower() not in ("group", "arm"):
+        word = picked[i].lower()
+        if word in _EDGE_STOP and i < len(picked) - 1 and word not in ("group", "arm"):
             picked = picked[i + 1:]
             break
+    # and a leading dose ("with 20 ml bupivacaine" → "bupivacaine")
+    while len(picked) > 1 and (picked[0][0].isdigit() or picked[0].lower() in _UNITS):
+        picked = picked[1:]
     return clean_arm(" ".join(picked))
 
 
@@ -81,7 +102,7 @@ def arm_name_after(text: str, pos: int, max_words: int = 5) -> str | None:
         chunk = chunk[:m.start()]
     words = [w.group(0) for w in _WORD_RE.finditer(chunk)]
     lead = 0
-    while lead < len(words) and words[lead].lower() in _EDGE_STOP and words[lead].lower() not in ("group", "arm"):
+    while lead < len(words) and words[lead].lower() in _EDGE_STOP - {"group", "arm"}:
         lead += 1
     words = words[lead:]
     # end at "group"/"arm" if it comes soon ("the control group and ..." → "control group")

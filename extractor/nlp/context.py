@@ -2,25 +2,103 @@
 
 from __future__ import annotations
 
+import weakref
 from bisect import bisect_right
 from typing import Any
 
+import numpy as np
+from spacy.attrs import IDX, SENT_START
 from spacy.tokens import Doc
+
+from extractor.nlp.tokenizer import SOURCE_TEXT
+
+
+def sentence_bounds(doc: Doc, text: str) -> list[tuple[int, int]]:
+    """Character offsets of the sentences (from the SENT_START annotation, without per-token
+    Python work); the whole text when the doc has no sentence boundaries."""
+    n = len(doc)
+    if n == 0:
+        return [(0, len(text))]
+    arr = doc.to_array([SENT_START, IDX]).astype(np.int64)
+    starts = np.flatnonzero(arr[:, 0] == 1).tolist()
+    if not starts or starts[0] != 0:
+        starts = [0, *starts]
+    idx = arr[:, 1]
+    bounds: list[tuple[int, int]] = []
+    for k, tok in enumerate(starts):
+        last = (starts[k + 1] if k + 1 < len(starts) else n) - 1
+        end_tok = doc[last]
+        bounds.append((int(idx[tok]), int(idx[last]) + len(end_tok)))
+    return bounds
+
+
+SHARED_KEY = "extractor.shared"  # kept for compatibility: older docs may carry it in user_data
+
+_SHARED: weakref.WeakKeyDictionary[Doc, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def shared(doc: Doc) -> dict[str, Any]:
+    """Text and sentence offsets of ``doc``, computed once per doc and shared by the components.
+
+    ``Doc.text`` joins every token in Python, so the text is taken from the clinical tokenizer's
+    record of it when available (else computed once). The cache lives beside the doc in a weak
+    mapping (nothing is added to the doc) and is checked against the doc's length and sentence
+    annotation.
+    """
+    cached = _SHARED.get(doc)
+    n = len(doc)
+    has_sents = doc.has_annotation("SENT_START")
+    if cached is not None and cached["n_tokens"] == n:
+        if cached["sents"] == has_sents:
+            return cached
+        text = str(cached["text"])
+    else:
+        text = SOURCE_TEXT.get(doc)
+        if text is None or (n and len(text) != doc[-1].idx + len(doc[-1].text_with_ws)):
+            text = doc.text
+    bounds = sentence_bounds(doc, text) if has_sents else [(0, len(text))]
+    cached = {"n_tokens": n, "sents": has_sents, "text": text, "bounds": bounds}
+    _SHARED[doc] = cached
+    return cached
+
+
+def doc_text(doc: Doc) -> str:
+    return str(shared(doc)["text"])
+
+
+def doc_lower(doc: Doc) -> str:
+    """The lower-cased text of ``doc``, computed once per doc."""
+    data = shared(doc)
+    lower = data.get("lower")
+    if lower is None:
+        lower = data["lower"] = str(data["text"]).lower()
+    return str(lower)
+
+
+def doc_mentions_pain(doc: Doc) -> bool:
+    """``lexicon.mentions_pain`` of the doc's text, computed once per doc."""
+    from extractor.nlp.lexicon import mentions_pain
+
+    data = shared(doc)
+    if "mentions_pain" not in data:
+        data["mentions_pain"] = mentions_pain(doc_lower(doc))
+    return bool(data["mentions_pain"])
 
 
 class DocContext:
     """The text of a doc with its sentence offsets, for building provenance quickly."""
 
-    __slots__ = ("text", "sent_starts", "sent_ends")
+    __slots__ = ("text", "lower", "sent_starts", "sent_ends")
 
     def __init__(self, doc: Doc) -> None:
-        self.text = doc.text
-        if doc.has_annotation("SENT_START"):
-            bounds = [(s.start_char, s.end_char) for s in doc.sents]
-        else:
-            bounds = [(0, len(self.text))]
-        self.sent_starts = [b[0] for b in bounds]
-        self.sent_ends = [b[1] for b in bounds]
+        data = shared(doc)
+        self.text: str = data["text"]
+        lower = data.get("lower")
+        if lower is None:
+            lower = data["lower"] = self.text.lower()
+        self.lower: str = lower
+        self.sent_starts = [b[0] for b in data["bounds"]]
+        self.sent_ends = [b[1] for b in data["bounds"]]
 
     def sentence_index(self, char: int) -> int:
         return max(0, bisect_right(self.sent_starts, char) - 1)
@@ -53,6 +131,8 @@ class DocContext:
 
 def add_candidates(doc: Doc, items: list[dict[str, Any]]) -> None:
     """Append candidate dicts to ``doc._.candidates``."""
-    if doc._.candidates is None:
-        doc._.candidates = []
-    doc._.candidates.extend(items)
+    current = doc._.candidates
+    if current is None or not isinstance(current, list):  # None, or a tuple after DocBin
+        doc._.candidates = list(current or ()) + items
+    else:
+        current.extend(items)

@@ -7,6 +7,7 @@ component shares one compiled object.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Words that make a sentence "about pain".
 PAIN_WORDS = (
@@ -28,7 +29,8 @@ NON_PAIN_TARGETS = (
     r"quality\s+of\s+(?:life|sleep|recovery)|well-being|wellbeing|global\s+assessment|"
     r"disease\s+activity|stiffness|spasticity|tremor|dysphagia|swallow\w*|voice|"
     r"dyspepsia|heartburn|bloating|flatulence|congestion|rhinorrh\w*|sneez\w*|cough\w*|"
-    r"difficulty|ease|preference|acceptab\w*|tolerab\w*|confidence|knowledge|fear"
+    r"difficult\w*|eas(?:e|ier|iest|y)|preference|acceptab\w*|tolerab\w*|confidence|knowledge|fear|perception|"
+    r"physicians?|global|dyspnea|breath\w*|hunger|mood|comfort\w*"
 )
 NON_PAIN_TARGET_LOWER_RE = re.compile(rf"\b(?:{NON_PAIN_TARGETS})\b")
 
@@ -43,7 +45,7 @@ PERSON_NOUNS = (
     r"respondents?|members?|soldiers?|runners?|dancers?|pts|ladies|gentlemen|couples|"
     r"twins|pairs|dyads|families|caregivers?|clients?|consumers?|candidates?|"
     r"healthy\s+controls|controls|probands|teens?|toddlers?|preschoolers?|schoolchildren|"
-    r"donors?|trainees?|physicians?|surgeons?|dentists?|musicians?|drivers?|pilots?|"
+    r"donors?|trainees?|physicians?|surgeons?|dentists?|musicians?|drivers?|pilots|"
     r"parents?|cancer\s+patients|sufferers|migraineurs|asthmatics|diabetics|epileptics|"
     r"mother-infant\s+pairs"
 )
@@ -58,15 +60,47 @@ NON_PERSON_NOUNS = (
     r"attacks?|cycles?|doses?|tablets?|capsules?|days?|weeks?|months?|years?|hours?|minutes?|"
     r"centres?|centers?|hospitals?|sites|countries|rats?|mice|dogs?|animals?|pigs?|rabbits?|"
     r"cadavers?|extremities|sides|arms|legs|molars?|quadrants?|catheters?|needles?|"
-    r"deliveries|births|pregnancies|embryos?|oocytes?|events?|items?|questions?|cells?"
+    r"deliveries|births|pregnancies|embryos?|oocytes?|events?|items?|questions?|cells?|"
+    r"organisms?|isolates?|strains?|bacteria"
 )
 
 
 def doc_about_pain(lower_text: str, min_mentions: int = 2) -> bool:
     """Does a (lower-cased) abstract talk about pain at least ``min_mentions`` times?"""
-    count = 0
-    for _ in PAIN_LOWER_RE.finditer(lower_text):
-        count += 1
-        if count >= min_mentions:
-            return True
-    return False
+    if min_mentions <= 0:
+        return True
+    matches = PAIN_LOWER_RE.finditer(lower_text)
+    return all(next(matches, None) is not None for _ in range(min_mentions))
+
+
+_ACRONYM_PAREN_RE = re.compile(r"\(\s*([A-Z][A-Za-z0-9-]{1,9})\s*\)")
+_PAIN_BEFORE_ACRONYM_RE = re.compile(r"\b(?i:pain|ache|headache|neuralgia|dysmenorrhea)\w*"
+                                     r"(?:\s+[A-Za-z-]+){0,2}\s*$")
+
+
+@lru_cache(maxsize=8)
+def pain_acronyms(text: str) -> frozenset[str]:
+    """Acronyms an abstract defines for a pain condition: "postmastectomy pain syndrome (PMPS)",
+    "low back pain (LBP)" → {"PMPS", "LBP"} (matched later as whole words, case-sensitive)."""
+    out = set()
+    for m in _ACRONYM_PAREN_RE.finditer(text):
+        acr = m.group(1)
+        if acr in out or not (acr.upper() == acr or sum(c.isupper() for c in acr) >= 2):
+            continue
+        if _PAIN_BEFORE_ACRONYM_RE.search(text, max(0, m.start() - 60), m.start()):
+            out.add(acr)
+    return frozenset(out)
+
+
+# Literal stems whose absence means an abstract says nothing about pain (checked with ``in``,
+# which is far cheaper than any regular expression).
+PAIN_STEMS: tuple[str, ...] = (
+    "pain", "analges", "headache", "backache", "toothache", " ache", "migrain", " sore",
+    "tender", "hurt", "colic", "neuralg",
+    "dysmenorr", "cramp", "odynia", "algia", "sciatica", "nocicept", "spid", "totpar",
+    "visual analog", "rating scale", "discomfort",
+)
+
+def mentions_pain(lower_text: str) -> bool:
+    """Could this (lower-cased) abstract report a pain outcome at all?"""
+    return any(stem in lower_text for stem in PAIN_STEMS)

@@ -64,10 +64,15 @@ _TENS = {
 }
 _SCALES = {"hundred": 100, "thousand": 1000}
 _WORD = "|".join(sorted([*_UNITS, *_TENS, *_SCALES], key=len, reverse=True))
+_HYPHENS = "-\u2010\u2011\u2012\u2013"  # hyphen-minus, hyphen, non-breaking hyphen, figure dash, en dash
 WORD_NUMBER_RE = re.compile(
-    rf"(?<![\w-])(?:{_WORD})(?:(?:[ \t]*-[ \t]*|[ \t]+(?:and[ \t]+)?)(?:{_WORD}))*(?![\w])",
+    rf"(?<![\w-])(?:{_WORD})(?:(?:[ \t]*[{_HYPHENS}][ \t]*|[ \t]+(?:and[ \t]+)?)(?:{_WORD}))*(?![\w])",
     re.IGNORECASE,
 )
+# the same on lower-cased text (several times faster than IGNORECASE); offsets are unchanged
+# because lower-casing keeps the length of these ASCII words
+_WORD_NUMBER_LOWER_RE = re.compile(
+    rf"(?<![\w-])(?:{_WORD})(?:(?:[ \t]*[{_HYPHENS}][ \t]*|[ \t]+(?:and[ \t]+)?)(?:{_WORD}))*(?![\w])")
 _WORD_PIECE_RE = re.compile(rf"(?:{_WORD})", re.IGNORECASE)
 
 
@@ -134,6 +139,7 @@ _SUP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 _NBSP = "\u00a0\u2009\u202f\u2007"
 _DIGIT_RE = re.compile(
     r"""
+    (?=[0-9.·])                                   # (lets the regex engine skip ahead fast)
     (?<![\w.·])                                   # not inside a word or another number
     (?:
         (?P<sci_only>10\s?(?:\^\s?|\(\s?)[-−–]\s?\d+\)?|10[⁻][⁰¹²³⁴⁵⁶⁷⁸⁹]+)  # 10^-4, 10(-4), 10⁻⁴
@@ -153,8 +159,10 @@ _DIGIT_RE = re.compile(
     """,
     re.VERBOSE,
 )
+_NOT_INT_RE = re.compile(r"[.·]|(?<!\d),|,(?!\d{3}(?!\d))")
 _PERCENT_RE = re.compile(r"\s?(?:%|per\s?cent\b|pct\b)", re.IGNORECASE)
 _SIGN_CHARS = "-−+"
+_ANY_SIGN = "-−+–"
 _SIGN_SOFT = "–"  # en dash: a sign only right after an opening bracket, '=' or ':'
 
 
@@ -168,6 +176,8 @@ def _sign_before(text: str, start: int) -> int:
     before = text[start - 2] if start >= 2 else ""
     if c == _SIGN_SOFT:
         return start - 1 if before in "([=:" else -1
+    if before == "/" and start >= 3 and text[start - 3] == "+":
+        return -1  # "5.3+/-1.2": the "-" belongs to "+/-"
     if before == "" or before in " \t\n([{=:;,<>≤≥/" or before in _NBSP:
         # "0 -9"? a hyphen preceded by a number and a space then glued to the next number is
         # still a range in spaced (tokenised) texts such as "260 - 320"; we only reject when
@@ -216,42 +226,48 @@ def parse_number(text: str) -> float | None:
     return n.value
 
 
-def find_numbers(text: str) -> list[Number]:
+def find_numbers(text: str, lower: str | None = None) -> list[Number]:
     """Every number in ``text``, in order, with offsets (see the module docstring)."""
     out: list[Number] = []
+    append = out.append
     for m in _DIGIT_RE.finditer(text):
-        start, end = m.start(), m.end()
-        raw_num = m.group("num")
-        try:
-            if m.group("sci_only"):
-                value = 10.0 ** _parse_exp(m.group("sci_only")[2:])
-                is_int, sci = False, True
-            else:
-                assert raw_num is not None
-                value = _parse_digits(raw_num)
-                is_int = not re.search(r"[.·]|(?<!\d),|,(?!\d{3}(?!\d))", raw_num)
-                sci = False
-                if m.group("exp"):
-                    exp = m.group("exp")
-                    e = _parse_exp(exp[1:] if exp[0] in "eE" else exp.split("10", 1)[1])
-                    value = value * 10.0 ** e
+        start, end = m.span()
+        sci_only, raw_num, exp = m.group("sci_only", "num", "exp")
+        if raw_num is not None and exp is None and raw_num.isdigit() and len(raw_num) <= 15:
+            value, is_int, sci = float(raw_num), True, False  # the common case: plain digits
+        else:
+            try:
+                if sci_only:
+                    value = 10.0 ** _parse_exp(sci_only[2:])
                     is_int, sci = False, True
-        except (ValueError, OverflowError):
-            continue
-        if not math.isfinite(value) or abs(value) > MAX_ABS_VALUE:
-            continue
+                else:
+                    assert raw_num is not None
+                    value = _parse_digits(raw_num)
+                    is_int = not _NOT_INT_RE.search(raw_num)
+                    sci = False
+                    if exp:
+                        e = _parse_exp(exp[1:] if exp[0] in "eE" else exp.split("10", 1)[1])
+                        value = value * 10.0 ** e
+                        is_int, sci = False, True
+            except (ValueError, OverflowError):
+                continue
+            if not math.isfinite(value) or abs(value) > MAX_ABS_VALUE:
+                continue
         signed = False
-        s = _sign_before(text, start)
-        if s >= 0:
-            if text[s] in "-−–":
-                value = -value
-            start, signed = s, True
-        pm = _PERCENT_RE.match(text, end)
-        out.append(Number(start, end, value + 0.0, text[start:end], is_int, False, signed,
-                          pm is not None, sci))
-    for m in WORD_NUMBER_RE.finditer(text):
+        if start and text[start - 1] in _ANY_SIGN:
+            s = _sign_before(text, start)
+            if s >= 0:
+                if text[s] in "-−–":
+                    value = -value
+                start, signed = s, True
+        nxt = text[end:end + 1]
+        pm = nxt == "%" or (nxt in " \u00a0\u2009pP" and _PERCENT_RE.match(text, end) is not None)
+        append(Number(start, end, value + 0.0, text[start:end], is_int, False, signed, pm, sci))
+    lower = text.lower() if lower is None else lower
+    word_re = _WORD_NUMBER_LOWER_RE if len(lower) == len(text) else WORD_NUMBER_RE
+    for m in word_re.finditer(lower if word_re is _WORD_NUMBER_LOWER_RE else text):
         base = m.start()
-        for a, b, v in parse_number_words(m.group(0)):
+        for a, b, v in parse_number_words(text[m.start():m.end()]):
             start, end = base + a, base + b
             pm = _PERCENT_RE.match(text, end)
             out.append(Number(start, end, float(v), text[start:end], True, True, False,

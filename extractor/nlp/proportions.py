@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from extractor.nlp.arms import arm_name_after
+from extractor.nlp.lexicon import PAIN_LOWER_RE, doc_about_pain, pain_acronyms
 from extractor.nlp.numbers import Number
 from extractor.nlp.scores import TimeInfo
+from extractor.nlp.segment import BACKGROUND_SECTIONS, section_of
 
 __all__ = ["ProportionValue", "ProportionFinder"]
 
@@ -47,6 +49,9 @@ class ProportionValue:
 _SP = r"[ \t\u00a0\u2009\u202f\u200a]"
 _THRESHOLD_BEFORE = re.compile(r"(?:[<>≤≥]|=\s*|\bat\s+least|\bmore\s+than|\bless\s+than|\bgreater\s+than|"
                                r"\bover|\bunder|\babove|\bbelow|\bup\s+to|\bby|\bof\s+at\s+least|\bor)\s*$")
+_BACKGROUND_SECTION_RE = re.compile(r"\b(?:BACKGROUND|OBJECTIVES?|AIMS?|PURPOSE|INTRODUCTION|CONTEXT)\b")
+_CI_SPAN_RE = re.compile(r"\b(?:9[059])\s?%\s?(?:CI|Cl|"
+                         r"confidence\s+intervals?)\b[^)\];]{0,40}", re.IGNORECASE)
 _OUTCOME_WHAT = re.compile(
     r"(?:complete(?:ly)?\s+|effective\s+|adequate\s+|meaningful\s+|significant\s+)?pain[\s-]+(?:relief|free(?:dom)?)"
     r"|relie(?:f|ved)(?:\s+of\s+pain)?|(?:moderate|severe|mild|no|chronic|persistent|postoperative|"
@@ -68,10 +73,15 @@ class ProportionFinder:
                 lex[str(r["name"])] = str(r["pattern"])
             else:
                 raise ValueError(f"proportions rule {r.get('id')}: unknown type {r.get('type')!r}")
-        if {"outcome", "not_people"} - set(lex):
-            raise ValueError("proportions rules need the 'outcome' and 'not_people' lexicons")
+        if {"outcome", "weak_outcome", "not_people"} - set(lex):
+            raise ValueError("proportions rules need the 'outcome', 'weak_outcome' and 'not_people' lexicons")
         self.outcome_re = re.compile(lex["outcome"])
+        self.weak_re = re.compile(lex["weak_outcome"])
         self.not_people_re = re.compile(lex["not_people"])
+        # optional: response words that count as a pain outcome anywhere in an abstract that talks
+        # about pain at least ``pain_doc_mentions`` times
+        self.response_re = re.compile(lex["response"]) if "response" in lex else None
+        self.pain_doc_mentions = 4
 
     def _rule(self, name: str) -> tuple[str, float]:
         return self.rule_ids.get(name, f"proportion.{name}.v1"), self.confidence.get(name, 0.6)
@@ -81,23 +91,63 @@ class ProportionFinder:
         lower = text.lower()
         out: list[ProportionValue] = []
         by_start = {n.start: n for n in numbers}
+        acronyms = pain_acronyms(text)
+        acronym_re = (re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(acronyms))) + r")\b")
+                      if acronyms else None)
+        # the bounds of a confidence interval are not proportions of patients
+        blocked = [*blocked, *((m.start(), m.end()) for m in _CI_SPAN_RE.finditer(text))]
+        pain_doc = doc_about_pain(lower, self.pain_doc_mentions)
         for s_start, s_end in sentences:
             sent = lower[s_start:s_end]
-            if self.outcome_re.search(sent) is None:
+            cues = [(m.start() + s_start, m.end() + s_start, True) for m in self.outcome_re.finditer(sent)]
+            cues += [(m.start() + s_start, m.end() + s_start, False) for m in self.weak_re.finditer(sent)]
+            if pain_doc and self.response_re is not None:
+                # "the response rate", "responders": in an abstract about pain, a pain response
+                cues += [(m.start() + s_start, m.end() + s_start, True)
+                         for m in self.response_re.finditer(sent)]
+            if acronym_re is not None:
+                cues += [(m.start(), m.end(), True) for m in acronym_re.finditer(text, s_start, s_end)]
+            if not cues or _BACKGROUND_SECTION_RE.search(text, max(0, s_start - 400), s_start + 30) and \
+                    section_of(text, s_start + 25) in BACKGROUND_SECTIONS:
                 continue
+            pain_in_sentence = PAIN_LOWER_RE.search(sent) is not None or (
+                acronym_re is not None and acronym_re.search(text, s_start, s_end) is not None)
             nums = [n for n in numbers if s_start <= n.start < s_end
                     and not any(a <= n.start < b for a, b in blocked)]
             if not nums:
                 continue
             found = self._sentence(text, lower, s_start, s_end, nums, by_start)
+            # the outcome must be named close to the number, in the same clause
+            found = [p for p in found if self._near_cue(lower, p, cues, s_start, s_end, pain_in_sentence)]
             if found:
-                what = self._what(lower, s_start, s_end)
                 tps = [t for t in timepoints if s_start <= t.start < s_end]
                 for p in found:
-                    p.what = what
+                    p.what = self._what(lower, max(s_start, p.start - 120), min(s_end, p.end + 80),
+                                        s_start, s_end)
                     self._context(text, lower, s_start, s_end, p, tps)
                 out.extend(found)
         return out
+
+    @staticmethod
+    def _near_cue(lower: str, p: ProportionValue, cues: list[tuple[int, int, bool]], s_start: int, s_end: int,
+                  pain_in_sentence: bool) -> bool:
+        lo, hi = max(s_start, p.start - 250), min(s_end, p.end + 130)
+        if re.search(r"\bbaseline\b|\bat\s+entry\b|\bbefore\s+(?:treatment|surgery|randomi)",
+                     lower[max(s_start, p.start - 60):p.start]):
+            return False  # a characteristic of the sample at baseline, not an outcome
+        if re.search(r"\bpain\w*\s*[(\[]\s*$|\bpain\w*\s*(?:in|"
+                     r":)\s*$", lower[max(s_start, p.start - 25):p.start]):
+            return True  # "back pain (two [2%])", "pain (18%)"
+        if re.search(r"(?:percentage|proportion|"
+                     r"%)\s+of\s+(?:the\s+)?time", lower[max(s_start, p.start - 80):p.end + 20]):
+            return False  # "mean percentage of time with pain": a score, not a share of patients
+        for a, b, strong in cues:
+            if lo <= a and b <= hi:
+                between = lower[b:p.start] if b <= p.start else lower[p.end:a]
+                if ";" in between or (not strong and not pain_in_sentence):
+                    continue
+                return True
+        return False
 
     # -- expressions ------------------------------------------------------------------------------
 
@@ -109,6 +159,7 @@ class ProportionFinder:
         def at(pos: int) -> Number | None:
             return by_start.get(pos)
 
+        out.extend(self._count_lists(text, lower, s_end, nums, used))
         for n in nums:
             if n.start in used or n.sci or n.signed:
                 continue
@@ -140,8 +191,10 @@ class ProportionFinder:
                             continue
             # E (x%) [of T] / E patients (x%)
             if n.is_int and not n.percent and n.value >= 0:
-                m = re.match(rf"{_SP}*(?:(?:[a-z]+{_SP}+)?(?:patients|subjects|participants|women|men|children|"
-                             rf"cases|pts|infants|volunteers|individuals){_SP}*)?[(\[]{_SP}*", after, re.IGNORECASE)
+                m = re.match(rf"{_SP}*(?:(?:[a-z]+{_SP}+)?(?:patients|subjects|participants|women|men|"
+                             rf"children|"
+                             rf"cases|pts|infants|volunteers|"
+                             rf"individuals){_SP}*)?[(\[]{_SP}*", after, re.IGNORECASE)
                 if m:
                     p = at(n.end + m.end())
                     if p is not None and p.percent and 0 <= p.value <= 100 and \
@@ -159,29 +212,94 @@ class ProportionFinder:
                         rid, conf = self._rule("count_percent")
                         out.append(ProportionValue(n.start, end, "", int(n.value), total, p.value, rid, conf))
                         continue
-                # E of T
-                m = re.match(rf"{_SP}+(?:out{_SP}+)?of{_SP}+(?:the{_SP}+|all{_SP}+)?", after)
+                # "only 1 patient ( of 30 )"
+                m = re.match(rf"{_SP}*(?:(?:patients?|subjects?|participants?|women|men|children|cases|"
+                             rf"pts){_SP}*)?"
+                             rf"[(\[]{_SP}*(?:out{_SP}+)?of{_SP}+", after, re.IGNORECASE)
                 if m:
                     t = at(n.end + m.end())
-                    if t is not None and t.is_int and not t.percent and n.value <= t.value and t.value > 1 \
-                            and not n.words or (t is not None and n.words and t.is_int and n.value <= t.value):
+                    if t is not None and t.is_int and not t.percent and n.value <= t.value:
+                        used.update({n.start, t.start})
+                        rid, conf = self._rule("count_of_total")
+                        close = re.match(rf"{_SP}*[)\]]", text[t.end:t.end + 3])
+                        end = t.end + (close.end() if close else 0)
+                        out.append(ProportionValue(n.start, end, "", int(n.value), int(t.value), None,
+                                                   rid, conf))
+                        continue
+                # E of T
+                m = re.match(rf"{_SP}+(?:out{_SP}+)?of{_SP}+(?:the{_SP}+|all{_SP}+)?", after)
+                if m and n.words and not re.search(r"\b(?:patients?|subjects?|participants?|women|men|"
+                                                   r"children)\b",
+                                                   lower[n.end:n.end + 60]):
+                    m = None  # "one of three groups"
+                if m:
+                    t = at(n.end + m.end())
+                    if t is not None and self._is_score_fraction(lower, n, t):
+                        t = None
+                    ok_digits = (t is not None and t.is_int and not t.percent and n.value <= t.value
+                                 and t.value > 1 and not n.words)
+                    ok_words = t is not None and n.words and t.is_int and n.value <= t.value
+                    if ok_digits or ok_words:
                         assert t is not None
                         used.update({n.start, t.start})
                         pct, end = self._percent_after(text, t.end, s_end, at, used)
                         rid, conf = self._rule("count_of_total")
-                        out.append(ProportionValue(n.start, end, "", int(n.value), int(t.value), pct, rid, conf))
+                        out.append(ProportionValue(n.start, end, "", int(n.value), int(t.value), pct,
+                                                   rid, conf))
                         continue
-            # x% alone
+            # x% alone, or "4% (n = 54)"
             if n.percent and 0 <= n.value <= 100 and self._share_percent(text, lower, n):
                 used.add(n.start)
                 end = n.end + len(re.match(rf"{_SP}?(?:%|per{_SP}?cent\b|pct\b)", text[n.end:n.end + 10],
                                            re.IGNORECASE).group(0))
+                events = None
+                m_n = re.match(rf"{_SP}*[(\[]{_SP}*n{_SP}*={_SP}*", text[end:end + 12], re.IGNORECASE)
+                if m_n:
+                    e = at(end + m_n.end())
+                    if e is not None and e.is_int:
+                        events, end = int(e.value), e.end + (1 if text[e.end:e.end + 1] in ")]" else 0)
+                        used.add(e.start)
                 rid, conf = self._rule("percent")
-                out.append(ProportionValue(n.start, end, "", None, None, n.value, rid, conf))
+                out.append(ProportionValue(n.start, end, "", events, None, n.value, rid, conf))
+        return out
+
+    def _count_lists(self, text: str, lower: str, s_end: int, nums: list[Number],
+                     used: set[int]) -> list[ProportionValue]:
+        """ "8, 9, 9, and 9 patients in US group obtaining a reduction ...": one count per time point."""
+        out: list[ProportionValue] = []
+        run: list[Number] = []
+
+        def flush() -> None:
+            if len(run) >= 2:
+                tail = lower[run[-1].end:min(s_end, run[-1].end + 60)]
+                if re.match(r"\s*(?:(?:patients|subjects|participants|cases|"
+                            r"pts)\s+)?(?:in\s+(?:the\s+)?[\w+-]+\s+"
+                            r"(?:group|arm)\s+)?(?:obtain\w*|achiev\w*|report\w*|experienc\w*|had|with|were|"
+                            r"needed|required|requested|developed)\b", tail) or re.match(
+                                r"\s*in\s+(?:the\s+)?[\w+-]+\s+(?:group|arm)\b", tail):
+                    rid, conf = self._rule("count_list")
+                    for n in run:
+                        used.add(n.start)
+                        out.append(ProportionValue(n.start, n.end, "", int(n.value), None, None, rid, conf))
+            run.clear()
+
+        for n in nums:
+            if not n.is_int or n.percent or n.words:
+                flush()
+                continue
+            if run and re.fullmatch(rf"{_SP}*,?{_SP}*(?:and{_SP}+)?", text[run[-1].end:n.start]):
+                run.append(n)
+                continue
+            flush()
+            run.append(n)
+        flush()
         return out
 
     def _share_percent(self, text: str, lower: str, n: Number) -> bool:
         """Is this percent a share of patients (not a concentration, change, threshold, CI)?"""
+        if re.search(r"\d\s*%?\s*[-–]\s*$", lower[max(0, n.start - 4):n.start]) or \
+                re.match(r"\s*%?\s*[-–]\s*\d", lower[n.end:n.end + 5]):
+            return False  # "48-58 %": a range across groups
         m = re.match(r"\s?(?:%|per\s?cent|pct)", lower[n.end:n.end + 10])
         rest = lower[n.end + (m.end() if m else 0):n.end + 60]
         if self.not_people_re.match(rest):
@@ -196,21 +314,22 @@ class ProportionFinder:
                 r"achieved|required|needed|received|patients|subjects|participants|women|men|children|"
                 r"cases|pts|at|after|on|by|compared|than|among|who|from|to|during|within)\b", rest):
             return False
-        if n.value == 95 and re.match(r"\s*(?:ci|confidence)", rest):
-            return False
-        return True
+        return not (n.value == 95 and re.match(r"\s*(?:ci|confidence)", rest))
 
     @staticmethod
     def _is_score_fraction(lower: str, e: Number, t: Number) -> bool:
         """ "2.9/10", "1/10" after "score": a score on a 10- or 100-point scale, not a proportion."""
         if t.value not in (10, 100, 20):
             return False
-        return re.search(r"(?:score|vas|nrs|pain|rating|intensity)[^.;]{0,40}$", lower[max(0, e.start - 60):e.start]) \
+        return re.search(r"(?:score|vas|nrs|pain|rating|"
+                         r"intensity)[^.;]{0,40}$", lower[max(0, e.start - 60):e.start]) \
             is not None
 
     @staticmethod
     def _percent_after(text: str, pos: int, s_end: int, at: Any, used: set[int]) -> tuple[float | None, int]:
-        m = re.match(rf"{_SP}*[;,]?{_SP}*[(\[]?{_SP}*", text[pos:min(s_end, pos + 8)])
+        m = re.match(rf"{_SP}*(?:(?:patients|subjects|participants|women|men|children|cases|pts|infants|"
+                     rf"volunteers){_SP}*)?[;,]?{_SP}*[(\[]?{_SP}*", text[pos:min(s_end, pos + 30)],
+                     re.IGNORECASE)
         if m:
             p = at(pos + m.end())
             if p is not None and p.percent and 0 <= p.value <= 100:
@@ -221,12 +340,15 @@ class ProportionFinder:
 
     # -- context ------------------------------------------------------------------------------------
 
-    def _what(self, lower: str, s_start: int, s_end: int) -> str:
-        m = _OUTCOME_WHAT.search(lower, s_start, s_end)
-        if m:
-            return re.sub(r"\s+", " ", m.group(0)).strip()
-        m = self.outcome_re.search(lower, s_start, s_end)
-        return m.group(0) if m else "pain outcome"
+    def _what(self, lower: str, lo: int, hi: int, s_start: int, s_end: int) -> str:
+        for a, b in ((lo, hi), (s_start, s_end)):
+            m = _OUTCOME_WHAT.search(lower, a, b)
+            if m:
+                return re.sub(r"\s+", " ", m.group(0)).strip()
+            m = self.outcome_re.search(lower, a, b)
+            if m:
+                return re.sub(r"\s+", " ", m.group(0)).strip()
+        return "pain outcome"
 
     @staticmethod
     def _context(text: str, lower: str, s_start: int, s_end: int, p: ProportionValue,

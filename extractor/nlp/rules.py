@@ -23,10 +23,8 @@ PATTERN_FILES: dict[str, str] = {
     "p_values": "p_values.jsonl",
     "scales": "scales.jsonl",
     "sample_size": "sample_size.jsonl",
-    "timepoints": "timepoints.jsonl",
     "scores": "scores.jsonl",
     "proportions": "proportions.jsonl",
-    "arms": "arms.jsonl",
 }
 
 
@@ -87,10 +85,6 @@ def sample_size_patterns() -> list[Rule]:
     return read_packaged_rules("sample_size")
 
 
-@spacy.registry.misc("extractor.timepoint_patterns.v1")
-def timepoint_patterns() -> list[Rule]:
-    return read_packaged_rules("timepoints")
-
 
 @spacy.registry.misc("extractor.score_patterns.v1")
 def score_patterns() -> list[Rule]:
@@ -101,7 +95,3 @@ def score_patterns() -> list[Rule]:
 def proportion_patterns() -> list[Rule]:
     return read_packaged_rules("proportions")
 
-
-@spacy.registry.misc("extractor.arm_patterns.v1")
-def arm_patterns() -> list[Rule]:
-    return read_packaged_rules("arms")

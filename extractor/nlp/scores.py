@@ -23,11 +23,13 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from extractor.nlp.arms import arm_name_after
+from extractor.nlp.lexicon import pain_acronyms
 from extractor.nlp.numbers import Number
 
 __all__ = ["ScoreValue", "ScoreFinder", "TimeInfo", "ScaleInfo"]
@@ -91,45 +93,79 @@ _PAREN_OPEN_RE = re.compile(
     rf"(?P<unit1>{_SP}*{_UNIT_OK})?{_SP}*(?P<br>[(\[]){_SP}*"
     rf"(?P<label>(?:SD|SEM?|sd|se|sem|s\.d\.|s\.e\.|standard\s+deviation|standard\s+error|"
     rf"IQR|iqr|interquartile\s+range|inter-quartile\s+range|quartiles?|range|Range|"
-    rf"95{_SP}?%{_SP}?(?:CI|ci|confidence\s+intervals?|Cl)(?:{_SP}*\[CI\])?|CI|confidence\s+interval)"
+    rf"95{_SP}?%{_SP}?(?:CI|ci|confidence\s+intervals?|Cl)(?:{_SP}*[\[(]CI[\])])?|CI|confidence\s+interval)"
     rf"{_SP}*[:=,;]?{_SP}*)?")
 _PAIR_SEP_RE = re.compile(rf"{_SP}*(?:%|mm|points?)?{_SP}*(?:-|–|—|‒|to|,|;|and){_SP}*")
 _CLOSE_RE = re.compile(rf"{_SP}*(?:%|mm|cm|points?)?{_SP}*[)\]]")
 _CI_AFTER_RE = re.compile(
-    rf"(?P<unit1>{_SP}*{_UNIT_OK})?{_SP}*(?:(?:higher|lower|greater|less|more)\b[^.;()\[\]]{{0,60}}?)?"
+    rf"(?P<unit1>{_SP}*{_UNIT_OK})?{_SP}*(?:(?:higher|lower|greater|less|more)\b[^.;()\[\]]{{0,100}}?)?"
     rf"{_SP}*[,;(\[]?{_SP}*95{_SP}?%{_SP}?(?:CI|Cl|ci|confidence\s+intervals?)"
     rf"(?:{_SP}*(?:for|of)\s+(?:the\s+)?(?:difference|change|mean))?"
-    rf"(?:{_SP}*\[CI\])?{_SP}*[:=,]?{_SP}*[(\[]?{_SP}*")
+    rf"(?:{_SP}*[\[(]CI[\])])?{_SP}*[:=,]?{_SP}*[(\[]?{_SP}*")
 _THRESHOLD_BEFORE_RE = re.compile(
     r"(?:[<>≤≥=]|\bat\s+least|\bmore\s+than|\bless\s+than|\bgreater\s+than|\bover|\bunder|\babove|"
     r"\bbelow|\bexceed\w*|\bof\s+at\s+least|\bcut-?\s?off|\bthreshold|\bscale\s+of|\bfrom\s+0\s+to|"
     r"\branging\s+from|\branges?\s+from|\bbetween|\bscore\s+range|\brange\s*[:,]?|≥|≤|\bgrade|\bstep|"
-    r"\bphase|\bgroup|\barm|\btype|\bclass|\bstage|\bday|\bweek|\bmonth|\bvisit|\bpod|\blevel|\bn\s*[=:]|"
+    r"\bphase|\bgroups?|\barms?|\btype|\bclass|\bstage|\bday|\bweek|\bmonth|\bvisit|\bpod|\blevel|\bn\s*[=:]|"
     r"\bversion|\bitem|\bnumber|\bno\.|\bfigure|\btable|[a-z]-)\s*$", re.IGNORECASE)
+_POINT_CHANGE_AFTER_RE = re.compile(r"[\s-]*(?:mm|cm|points?)[\s-]+(?:decrease|reduction|improvement|"
+                                    r"increase|drop|decline|change|fall)\b")
+_AVERAGE_BEFORE_RE = re.compile(r"\b(?:mean|average|median)\s*$")
 _THRESHOLD_AFTER_RE = re.compile(
     r"\s*(?:or\s+(?:more|less|higher|lower|greater|above|below)|\+|-point|[-\s]point\s+(?:scale|likert|decrease|"
     r"reduction|improvement|change|difference|increase)|(?:-|\s)?(?:mm|cm)\s+(?:vas|scale|line|visual)|"
     r"\s*(?:-|–|to)\s*\d+\s*(?:mm|cm|points?)?\s*(?:scale|vas|nrs|range|\))|\s*(?:-|–)\s*\d|-item|-day|-week|"
     r"-month|-year|th\b|st\b|nd\b|rd\b|\s*/\s*(?:\d+\s*)?(?:day|week|month|h\b))", re.IGNORECASE)
 _PERSON_AFTER_RE = re.compile(
-    r"\s*(?:[a-z-]+\s+){0,2}(?:patients?|subjects?|participants?|women|men|children|volunteers|"
-    r"individuals|cases|pts|infants|adults|persons|people|responders)\b|\s*(?:of|out\s+of)\s+\d", re.IGNORECASE)
+    r"\s*(?:(?!in\b|for\b|among\b|of\b|with\b)[a-z-]+\s+){0,2}(?:patients?|subjects?|participants?|women|men|children|volunteers|"
+    r"individuals|cases|pts|infants|adults|persons|people|responders)\b|\s*(?:of|"
+    r"out\s+of)\s+\d", re.IGNORECASE)
 _N_AFTER_RE = re.compile(rf"{_SP}*[\[(]{_SP}*n{_SP}*={_SP}*(?P<n>\d+){_SP}*[\])]", re.IGNORECASE)
 _DECLARED_RE = re.compile(
     r"\(\s*(?P<a>mean|median)\s*(?:±|\+/-|\(|\[|,)?\s*(?P<b>sd|se|sem|iqr|range|95%\s*ci|standard\s+deviation)?",
     re.IGNORECASE)
 _RESPECTIVELY_RE = re.compile(r"\brespectively\b", re.IGNORECASE)
-_STAT_WORDS_BEFORE = re.compile(r"\b(mean|average|median|averaged|least[\s-]squares?\s+mean)\b", re.IGNORECASE)
+_COMPARE_RE = re.compile(
+    rf"{_SP}*(?:{_UNIT_OK})?{_SP}*[)\]]?{_SP}*"
+    rf"(?:(?:for|in|with|on)\s+(?:the\s+)?[\w+/-]+(?:\s+[\w+/-]+){{0,3}}?{_SP}*[)\]]?{_SP}*)?,?{_SP}*"
+    rf"(?P<conj>vs\.?|versus|v\.?|compared\s+(?:with|to)|against|and|or){_SP}*[(\[]?{_SP}*"
+    rf"(?:[A-Za-z][\w+-]*{_SP}+){{0,3}}")
+_RANGE_AFTER_RE = re.compile(r"\s*(?:-|–|to)\s*\d")
+_CLAUSE_END_RE = re.compile(r"\)[^(]*(?:\band\b|,)|\b[Pp]\s*[<=>≤≥]")
+_OPERATOR_BEFORE_RE = re.compile(r"(?:[<>≤≥]|=<|>=)\s*$")
+_FREE_DIGIT_RE = re.compile(r"(?<![a-z])\d")  # a number, not the digit of a label like "T0"
+_CHANGED_BY_RE = re.compile(r"\b(?:decreas|reduc|declin|improv|increas|fell|dropped|lowered|diminish)\w*\s+"
+                            r"(?:[a-z-]+\s+){0,4}?by\s+(?:an?\s+)?(?:(?:mean|average)\s+(?:of\s+)?)?$")
+_RANGE_SECOND_RE = re.compile(r"\d\s*%?\s*(?:-|–|to)\s*$")
+# acronyms in the pain-cue lexicon that name a scale: they count only if that scale is in pain use
+_ACRONYM_SCALE = {"vas": "VAS", "nrs": "NRS", "nprs": "NRS", "vrs": "VRS", "fps": "FPS", "fps-r": "FPS",
+                  "visual analog": "VAS", "visual analogue": "VAS", "numeric rating": "NRS",
+                  "numerical rating": "NRS", "rating scale": None}
+_STAT_WORDS_BEFORE = re.compile(r"\b(mean|average|median|averaged|"
+                                r"least[\s-]squares?\s+mean)\b", re.IGNORECASE)
+
+
+_TIME_NUMBERS_RE = re.compile(
+    r"\b\d+(?:\s*(?:,|and|or|&)\s*(?:and\s+)?\d+)*\s*-?\s*(?:weeks?|wks?|months?|days?|hours?|hrs?|h|"
+    r"min(?:utes?)?|years?)\b|\b(?:week|day|month|year|visit|pod)\s+\d+\b")
+# "median" / "mean" as the subject of a sentence (before any number in it), not of an age etc.
+_SENTENCE_STAT_RE = re.compile(r"\b(median|mean|average)\s+(?!age|duration|time|follow|length|"
+                               r"number|dose|consumption|use|interval|delay|onset)")
+_DECLARED_FORMAT_RE = re.compile(r"\b(mean|median)\s*(?:[a-z]+\s+)?(?:\(|\[|±|\+/-|,)\s*(sd|se|sem|iqr|"
+                                 r"interquartile range|range|95\s*%\s*ci|"
+                                 r"quartiles|standard deviation|standard error)\b", re.IGNORECASE)
+
+
+_CONTINUATION_RE = re.compile(
+    r"\b(?:correspond\w*|respective\w*|similarly|whereas|while|control|placebo|scores?)\b")
 
 
 def _declared_format(sentence: str) -> tuple[str | None, str | None]:
     """A format stated in the sentence, e.g. "(mean ± SD)" → ("mean", "sd")."""
-    m = None
-    for m in re.finditer(r"\b(mean|median)\s*(?:\(|\[|±|\+/-|,)\s*(sd|se|sem|iqr|interquartile range|range|95\s*%\s*ci|"
-                         r"quartiles|standard deviation|standard error)\b", sentence, re.IGNORECASE):
-        pass
-    if m is None:
+    found = list(_DECLARED_FORMAT_RE.finditer(sentence))
+    if not found:
         return None, None
+    m = found[-1]
     label = m.group(2).lower()
     spread = _label_spread(label)
     return m.group(1).lower(), spread
@@ -167,7 +203,8 @@ class ScoreFinder:
                 lex[str(r["name"])] = str(r["pattern"])
             else:
                 raise ValueError(f"scores rule {r.get('id')}: unknown type {r.get('type')!r}")
-        missing = {"pain_cue", "other_measure", "median", "mean", "change", "difference"} - set(lex)
+        missing = {"pain_cue", "other_measure", "median", "mean", "change", "change_noun",
+                   "difference", "summary", "share"} - set(lex)
         if missing:
             raise ValueError(f"scores rules: missing lexicons {sorted(missing)}")
         self.pain_re = re.compile(lex["pain_cue"])
@@ -176,6 +213,15 @@ class ScoreFinder:
         self.mean_re = re.compile(lex["mean"])
         self.change_re = re.compile(lex["change"])
         self.diff_re = re.compile(lex["difference"])
+        self.change_noun_re = re.compile(lex["change_noun"])
+        self.summary_re = re.compile(lex["summary"])
+        self.share_re = re.compile(lex["share"])
+        # per-document state, reset by ``find``
+        self._sentence_end: dict[int, int] = {}
+        self._cue_cache_key: tuple[int, int] | None = None
+        self._cue_cache: tuple[list[int], list[int]] = ([], [])
+        self._acronym_re: re.Pattern[str] | None = None
+        self._text = ""
 
     # -- entry point --------------------------------------------------------------------------
 
@@ -183,28 +229,45 @@ class ScoreFinder:
              blocked: Sequence[tuple[int, int]], timepoints: Sequence[TimeInfo],
              scales: Sequence[ScaleInfo]) -> list[ScoreValue]:
         lower = text.lower()
-        if self.pain_re.search(lower) is None:
+        # every pain cue of the abstract, found once; sentences look them up by position
+        cue_starts = [m.start() for m in self.pain_re.finditer(lower)]
+        if not cue_starts:
             return []
+        # a named pain scale the scale matcher accepted is a pain cue too ("Median FACES scores"),
+        # and so is an acronym the abstract defines for a pain condition ("headache (CTTH)")
+        acronyms = pain_acronyms(text)
+        self._acronym_re = (re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(acronyms))) + r")\b")
+                            if acronyms else None)
+        self._text = text
+        extra = [s.start for s in scales if s.scale != "unspecified"]
+        if self._acronym_re is not None:
+            extra += [m.start() for m in self._acronym_re.finditer(text)]
+        cue_starts = sorted({*cue_starts, *extra})
+        self._sentence_end = dict(sentences)
+        self._cue_cache_key = None
         doc_scales = sorted({s.scale for s in scales if s.scale != "unspecified"})
+        accepted = frozenset(s.scale for s in scales)
+        named_scales = [s for s in scales if s.scale != "unspecified"]
+        skip = [(t.start, t.end) for t in timepoints]
         out: list[ScoreValue] = []
         prev_had_scores = False
         for s_start, s_end in sentences:
             sent_lower = lower[s_start:s_end]
-            pain_here = self.pain_re.search(sent_lower) is not None
-            if not pain_here:
-                # "Corresponding numbers in the control group were 4.7, 4.7, 4.8 and 4.9"
-                if not (prev_had_scores and re.search(
-                        r"\b(?:correspond\w*|respective\w*|similarly|whereas|while|control|placebo)\b",
-                        sent_lower)):
-                    prev_had_scores = False
-                    continue
+            k = bisect_left(cue_starts, s_start)
+            pain_here = k < len(cue_starts) and cue_starts[k] < s_end
+            # "Corresponding numbers in the control group were 4.7, 4.7, 4.8 and 4.9"
+            if not pain_here and not (prev_had_scores and _CONTINUATION_RE.search(sent_lower)):
+                prev_had_scores = False
+                continue
             nums = [n for n in numbers if s_start <= n.start < s_end
                     and not any(a <= n.start < b for a, b in blocked)]
             if not nums:
                 prev_had_scores = False
                 continue
             found = self._sentence(text, lower, s_start, s_end, nums, numbers, blocked)
-            found = [v for v in found if self._is_pain_value(lower, s_start, v, pain_here)]
+            found = [v for v in found if self._is_pain_value(
+                text, lower, s_start, v, pain_here, prev_had_scores and not pain_here, skip, accepted,
+                named_scales)]
             if found:
                 self._assign_context(text, lower, s_start, s_end, found, timepoints, scales, doc_scales)
             prev_had_scores = bool(found)
@@ -230,7 +293,7 @@ class ScoreFinder:
                         return by_start[k]
             return n
 
-        for i, num in enumerate(nums):
+        for num in nums:
             if num.start in used or num.sci:
                 continue
             expr = self._spread_expression(text, num, number_at, s_end, declared_spread)
@@ -249,7 +312,23 @@ class ScoreFinder:
                 used.add(v.value_start)
                 out.append(v)
         out.sort(key=lambda v: v.value_start)
-        return [v for v in out if not self._excluded_value(text, lower, v)]
+        for i, v in enumerate(out):
+            if v.spread is None:
+                continue
+            if re.search(r"\bfrom\s+(?:an?\s+)?(?:(?:mean|median|"
+                         r"average)\s+(?:of\s+)?)?(?:(?:the\s+)?baseline\s+"
+                         r"(?:values?\s+|"
+                         r"scores?\s+)?(?:of\s+)?)?$", lower[max(s_start, v.value_start - 40):v.value_start]):
+                v.features["from_value"] = True
+                if i + 1 < len(out) and re.match(r"[^.;0-9]{0,30}?\bto\s*$|"
+                                                 r"\s*[-–]\s*$", lower[v.end:out[i + 1].value_start]):
+                    out[i + 1].features["to_value"] = True
+        if self.summary_re.search(lower, s_start, s_end):
+            for v in out:
+                if self.summary_re.search(lower, s_start, v.value_start):
+                    v.features["summary"] = True
+        return [v for v in out if not self._excluded_value(text, lower, v)
+                and not _OPERATOR_BEFORE_RE.search(lower, max(s_start, v.value_start - 6), v.value_start)]
 
     def _rule(self, name: str) -> tuple[str, float]:
         return self.rule_ids.get(name, f"score.{name}.v1"), self.confidence.get(name, 0.6)
@@ -267,6 +346,9 @@ class ScoreFinder:
                 spread = label or ("se" if declared_spread == "se" else "sd")
                 stop = s.end
                 unit = (m.group("unit1") or "").strip() or None
+                if re.match(rf"{_SP}*\){_SP}*%", text[stop:stop + 5]) and \
+                        re.search(r"\({_SP}*$".replace("{_SP}", _SP), text[max(0, num.start - 3):num.start]):
+                    unit = "%"
                 um = _UNIT_OK_RE.match(text, stop)
                 if um:
                     unit = unit or um.group("unit")
@@ -286,8 +368,12 @@ class ScoreFinder:
                 label = _label_spread(m.group("label"))
                 sep = _PAIR_SEP_RE.match(text, a.end)
                 b = number_at(sep.end()) if sep else None
+                by_before = re.search(r"\bby\s*$", text[max(0, num.start - 6):num.start],
+                                      re.IGNORECASE)
                 if b is not None and sep is not None and b.start - sep.end() <= 1 and \
-                        _CLOSE_RE.match(text, b.end) and not (a.percent and not num.percent and label is None):
+                        _CLOSE_RE.match(text, b.end) \
+                        and not (a.percent and not num.percent and label is None) \
+                        and not (label is None and by_before and sep.group(0).strip() == "to"):
                     if label is None and sep.group(0).strip() in (",", ";", "and") and \
                             not re.search(r"[\[]", m.group("br")) and not declared_spread:
                         return None  # "4 (2, 6)" without a label is too ambiguous
@@ -318,7 +404,10 @@ class ScoreFinder:
             if a is not None and a.start - m.end() <= 1:
                 sep = _PAIR_SEP_RE.match(text, a.end)
                 b = number_at(sep.end()) if sep else None
-                if b is not None and sep is not None and b.start - sep.end() <= 1:
+                if b is not None and sep is not None and b.start - sep.end() <= 1 and not (
+                        re.search(r"for\s+(?:the\s+)?difference", m.group(0), re.IGNORECASE)
+                        and re.search(r"(?:compared\s+(?:with|to)|vs\.?|versus)\s*$",
+                                      text[max(0, num.start - 20):num.start], re.IGNORECASE)):
                     rid, conf = self._rule("ci_after")
                     v = ScoreValue(num.start, b.end, num.value, num.start, num.end, spread="ci95",
                                    spread_values=(a.value, b.value),
@@ -373,54 +462,77 @@ class ScoreFinder:
             i = idx.get(n.start)
             return usable[i + 1] if i is not None and i + 1 < len(usable) else None
 
+        clause_change = self.change_re.search(lower, s_start, s_end) is not None
         for n in usable:
-            after = text[n.end:min(s_end, n.end + 60)]
+            if n.start in out:
+                continue
+            if _RANGE_SECOND_RE.search(lower, max(s_start, n.start - 8), n.start):
+                continue  # the second number of a range ("0-10", "4 to 6")
+            after = text[n.end:min(s_end, n.end + 80)]
             la = after.lower()
-            # V vs W  (with optional units, labels and closing brackets between)
-            m = re.match(rf"{_SP}*(?:{_UNIT_OK})?{_SP}*[)\]]?{_SP}*,?{_SP}*(?:vs\.?|versus|v\.?|compared\s+(?:with|to)|"
-                         rf"against|and){_SP}*[(\[]?{_SP}*(?:[A-Za-z][\w+-]*{_SP}+){{0,3}}", after)
             w = nxt(n)
-            if m and w is not None and w.start == n.end + m.end() and \
-                    (not re.match(r"\W*and\b", m.group(0).strip(" )]")) or self._list_context(lower, n, w, s_end)):
-                if not (n.percent != w.percent) and abs(n.value) <= 1000 and abs(w.value) <= 1000:
-                    add(n, "comparison")
-                    add(w, "comparison")
-                    continue
-            # from V to W (and to X)
             before = lower[max(s_start, n.start - 40):n.start]
-            if re.search(r"\bfrom\s+(?:a\s+)?(?:(?:mean|median|average)\s+(?:of\s+)?)?(?:baseline\s+(?:values?\s+)?(?:of\s+)?)?$",
-                         before):
-                m2 = re.match(rf"{_SP}*(?:{_UNIT_OK})?(?:\s+(?:at|on)\s+baseline)?{_SP}*(?:to|–|-){_SP}*", after)
-                if m2 and w is not None and w.start == n.end + m2.end():
+            # V vs W — optionally with units, an arm ("-1.3 in group H vs. +3.4") or a label
+            # ("SEA 2.8 vs. EA 2.6") between
+            m = _COMPARE_RE.match(after)
+            if m and w is not None and w.start == n.end + m.end() and not (n.percent or w.percent) \
+                    and (m.group("conj").strip().lower() != "and" or self._list_context(lower, n, w, s_end)) \
+                    and abs(n.value) <= 1000 and abs(w.value) <= 1000:
+                add(n, "comparison")
+                add(w, "comparison")
+                continue
+            # from V to W (and to X); "(7.3 to 5.7, P < 0.01)" after a change verb
+            from_before = re.search(r"\bfrom\s+(?:an?\s+)?(?:(?:mean|median|average)\s+(?:(?:score|"
+                                    r"value)\s+)?(?:of\s+)?)?"
+                                    r"(?:(?:the\s+)?baseline\s+(?:values?\s+|scores?\s+|levels?\s+)?(?:of\s+)?)?$",
+                                    before)
+            paren_before = re.search(r"[(\[]\s*$", before) is not None and clause_change
+            people = re.search(r"\b(?:patients|subjects|participants|women|men|cases|children)\b",
+                               lower[s_start:n.start]) is not None
+            if (from_before or paren_before) and (not n.percent or not people):
+                m2 = re.match(rf"{_SP}*(?:{_UNIT_OK})?(?:\s+(?:at|on)\s+(?:the\s+)?baseline)?{_SP}*(?:to|–|→|"
+                              rf"->){_SP}*", after)
+                if m2 and w is not None and w.start == n.end + m2.end() and w.percent == n.percent:
                     add(n, "from_to", from_value=True)
                     add(w, "from_to", to_value=True)
                     cur = w
                     while True:
                         tail = text[cur.end:min(s_end, cur.end + 40)]
-                        m3 = re.match(rf"{_SP}*(?:{_UNIT_OK})?[^.;0-9]{{0,25}}?\b(?:and\s+)?(?:finally\s+)?to{_SP}+", tail)
+                        m3 = re.match(rf"{_SP}*(?:{_UNIT_OK})?[^.;0-9]{{0,25}}?\b(?:and\s+)?"
+                                      rf"(?:finally\s+)?to{_SP}+", tail)
                         w2 = nxt(cur)
                         if not (m3 and w2 is not None and w2.start == cur.end + m3.end()):
                             break
                         add(w2, "from_to", to_value=True)
                         cur = w2
                     continue
-            # decreased by V (points); reduction of V%
+            if _RANGE_AFTER_RE.match(lower, n.end):
+                continue  # "a score of 4 to 6": a range
+            # decreased by V (points); reduction of V%; "..., by 1.07 points in the sham group"
             if re.search(r"\b(?:decreas\w*|reduc\w*|declin\w*|improv\w*|increas\w*|fell|dropped|lowered|"
                          r"diminished|changed|change|reduction|decrease|improvement|increase)\s+"
                          r"(?:significantly\s+|by\s+an?\s+(?:mean|average|median)\s+of\s+|on\s+average\s+)?"
-                         r"(?:by|of)\s+(?:an?\s+)?(?:(?:mean|average|median)\s+(?:of\s+)?)?$", before):
+                         r"(?:by|of)\s+(?:an?\s+)?(?:(?:mean|average|median)\s+(?:of\s+)?)?$", before) or (
+                    clause_change and re.search(r"(?:,|\band)\s+(?:and\s+)?by\s+$", before)):
                 add(n, "change_by", change=True)
                 continue
             # V% decrease in pain score
-            if n.percent and re.match(r"\s*%?\s*(?:decrease|reduction|improvement|increase|lower|higher|change)",
+            if n.percent and re.match(r"\s*%?\s*(?:decrease|reduction|improvement|increase|lower|higher|"
+                                      r"change)",
                                       la.replace("%", "", 1)):
+                add(n, "change_by", change=True)
+                continue
+            if n.percent:
+                continue
+            # "an average 2.5-point decrease" (without "average": a threshold, see _bad_plain)
+            if _POINT_CHANGE_AFTER_RE.match(lower, n.end):
                 add(n, "change_by", change=True)
                 continue
             # score of V / VAS V / NRS: V / pain score was V
             if re.search(r"(?:\b(?:scores?|vas|nrs|vrs|nprs|bpi|intensity|ratings?|severity|levels?)"
                          r"(?:\s*\([^)]{0,25}\))?\s*(?:of|was|were|=|:|is|reached|averaged|remained)?"
-                         r"|\bwas|\bwere)\s*(?:an?\s+)?(?:(?:mean|median|average)\s+(?:(?:score\s+)?of\s+)?)?$", before) \
-                    and self.pain_re.search(before) is not None:
+                         r"|\bwas|\bwere)\s*(?:an?\s+)?(?:(?:mean|median|"
+                         r"average)\s+(?:(?:score\s+)?of\s+)?)?$", before):
                 add(n, "score_of")
                 continue
             # V/10
@@ -428,7 +540,8 @@ class ScoreFinder:
                 add(n, "unit_value", unit="/10")
                 continue
             # (19.5 mm), 35 mm [n = 22]
-            if re.match(r"\s*(?:mm|cm)\b", la) and re.search(r"[(\[]\s*$", lower[max(s_start, n.start - 3):n.start]):
+            if re.match(r"\s*(?:mm|cm)\b", la) and re.search(r"[(\[]\s*$",
+                                                              lower[max(s_start, n.start - 3):n.start]):
                 add(n, "unit_value")
                 continue
         # lists: "5.8, 3.1, 2.5 and 2.4, respectively"; a value and its comparisons already added
@@ -441,7 +554,18 @@ class ScoreFinder:
         run: list[Number] = []
 
         def flush() -> None:
-            if len(run) >= 3 or (len(run) == 2 and _RESPECTIVELY_RE.search(text, run[-1].end, min(s_end, run[-1].end + 40))):
+            if run and all(n.is_int for n in run) and (
+                    _PERSON_AFTER_RE.match(lower, run[-1].end)
+                    or not re.search(r"(?:score|vas|nrs|scale|rating|intensity)[^.;]{0,30}$",
+                                     lower[max(s_start, run[0].start - 40):run[0].start])):
+                run.clear()  # "8, 9, 9, and 9 patients": counts, not scores
+                return
+            if any(n.percent for n in run):
+                run.clear()
+                return
+            respectively = len(run) == 2 and _RESPECTIVELY_RE.search(text, run[-1].end,
+                                                                      min(s_end, run[-1].end + 40))
+            if len(run) >= 3 or respectively:
                 for n in run:
                     if n.start not in out:
                         um = _UNIT_OK_RE.match(text, n.end)
@@ -464,7 +588,8 @@ class ScoreFinder:
     def _list_context(lower: str, n: Number, w: Number, s_end: int) -> bool:
         """ "V and W" is a comparison only when followed by "respectively" or an arm list."""
         tail = lower[w.end:min(s_end, w.end + 60)]
-        return re.search(r"\brespectively\b|\bin\s+(?:the\s+)?(?:\w+\s+){0,3}groups?\b|\bfor\b", tail) is not None
+        return re.search(r"\brespectively\b|\bin\s+(?:the\s+)?(?:\w+\s+){0,3}groups?\b|"
+                         r"\bfor\b", tail) is not None
 
     def _bad_plain(self, text: str, lower: str, n: Number) -> bool:
         """Numbers that are never a plain score: units, thresholds, counts, scale ranges..."""
@@ -475,41 +600,157 @@ class ScoreFinder:
         before = lower[max(0, n.start - 25):n.start]
         if _THRESHOLD_BEFORE_RE.search(before):
             return True
-        if _THRESHOLD_AFTER_RE.match(lower, n.end):
+        # "an average 2.5-point decrease" is a value, "a 2-point decrease" a threshold
+        average_change = _POINT_CHANGE_AFTER_RE.match(lower, n.end) is not None and \
+            _AVERAGE_BEFORE_RE.search(before) is not None
+        if _THRESHOLD_AFTER_RE.match(lower, n.end) and not average_change:
             return True
-        if _PERSON_AFTER_RE.match(lower, n.end):
+        if n.is_int and _PERSON_AFTER_RE.match(lower, n.end):
             return True
+        if re.search(r"/\s*$", lower[max(0, n.start - 2):n.start]) or \
+                (re.match(r"-[a-z]", lower[n.end:n.end + 2]) and not average_change):
+            return True  # "1/10": a denominator; "1-QST", "2-tablet": part of a name
         if n.is_int and 1900 <= n.value <= 2030:
             return True
-        if n.words and n.value != 0:
-            return True  # "two groups", "one patient"
-        return False
+        # "two groups", "one patient"
+        return bool(n.words and n.value != 0)
 
     def _excluded_value(self, text: str, lower: str, v: ScoreValue) -> bool:
         """Spread expressions whose value is clearly something else (a dose, a duration...)."""
         if v.spread is None:
             return False
         end = v.end
+        close = re.match(r"[ \t]*[)\]]", text[end:end + 4])
+        if close:
+            end += close.end()
         if _BAD_UNIT_RE.match(text, end) and not _UNIT_OK_RE.match(text, end):
             return True
-        if _BAD_UNIT_RE.match(text, v.value_end) and not _UNIT_OK_RE.match(text, v.value_end):
-            return True
-        return False
+        return bool(_BAD_UNIT_RE.match(text, v.value_end) and not _UNIT_OK_RE.match(text, v.value_end))
 
     # -- is it about pain? -------------------------------------------------------------------------
 
-    def _is_pain_value(self, lower: str, s_start: int, v: ScoreValue, pain_here: bool) -> bool:
-        window = lower[s_start:v.value_start]
-        last_pain = -1
-        last_other = -1
-        for m in self.pain_re.finditer(window):
-            last_pain = m.start()
-        for m in self.other_re.finditer(window):
-            last_other = m.start()
-        v.features["pain_cue_distance"] = len(window) - last_pain if last_pain >= 0 else None
-        if last_pain < 0 and last_other < 0:
-            return pain_here or v.rule.endswith("list.v1") or v.rule.endswith("comparison.v1")
-        return last_pain >= last_other
+    def _is_pain_value(self, text: str, lower: str, s_start: int, v: ScoreValue, pain_here: bool,
+                       inherited: bool, skip: Sequence[tuple[int, int]],
+                       accepted: frozenset[str], scale_spans: Sequence[ScaleInfo]) -> bool:
+        """Is the value a pain score? The nearest measure named before it decides."""
+        cues = self._sentence_cues(lower, s_start, accepted, skip, scale_spans)
+
+        def pain_cues(seg: str, base: int) -> list[int]:
+            out = []
+            for m in self.pain_re.finditer(seg):
+                scale = _ACRONYM_SCALE.get(m.group(0))
+                if scale is not None and scale not in accepted:
+                    continue  # "VAS" for nausea: not a pain scale in this abstract
+                out.append(base + m.end())
+            return out
+
+        def other_cues(seg: str, base: int) -> list[int]:
+            return [base + m.end() for m in self.other_re.finditer(seg)
+                    if not any(a <= base + m.start() < b for a, b in skip)]
+
+        # the last cue of each kind ending before the value (cue ends are sorted)
+        k = bisect_right(cues[0], v.value_start) - 1
+        last_pain = cues[0][k] if k >= 0 else -1
+        k = bisect_right(cues[1], v.value_start) - 1
+        last_other = cues[1][k] if k >= 0 else -1
+        v.features["pain_cue_distance"] = v.value_start - last_pain if last_pain >= 0 else None
+        clause = self._clause(lower, s_start, v.value_start)
+        if self.share_re.search(clause) is not None and not self.pain_re.search(
+                clause[self._last(self.share_re, clause):]):
+            return False  # "the proportion of patients ... was 0.69": a share, not a score
+        if re.search(r"\b(?:RR|OR|HR|IRR|aOR|aHR)\b|relative\s+risk|odds\s+ratio|hazard\s+ratio",
+                     text[max(s_start, v.value_start - 40):v.value_start]):
+            return False
+        after = lower[v.end:v.end + 30]
+        if re.match(r"\s*%?\s*\)?\s*(?:of|out\s+of)\s+(?:the\s+|all\s+)?(?:patients|subjects|participants|"
+                    r"cases|women|men|children|respondents)", after):
+            return False  # "77.3% (95% CI ...) of patients": a proportion
+        if last_pain >= 0 and last_pain > last_other:
+            # "duration of chest pain", "time to pain relief": not a pain score
+            return not (last_other >= 0 and re.fullmatch(r"\s*(?:of|to|until|in)\s+(?:[\w-]+\s+){0,3}\S*",
+                                                          lower[last_other:last_pain]))
+        if last_pain >= 0 and last_other - last_pain <= 45 and re.match(
+                r"\w*\s+(?:[\w-]+\s+){0,3}?(?:related\s+to|associated\s+with|(?:on|during|with|at|upon|after)\s+"
+                r"(?:[\w-]+\s+){0,2}?(?:movement|motion|flexion|extension|rest|cough\w*|walking|activity|"
+                r"exercise|abduction|rotation|swallowing|injection|insertion|mobili\w+|function))",
+                lower[last_pain:last_other + 1]):
+            return True  # "pain on movement", "pain related to flexion"
+        # "a 59% decrease in perceived pain score": the measure is named right after the value
+        ahead = lower[v.end:v.end + 45]
+        if pain_cues(ahead, v.end) and not other_cues(ahead[:max(0, min(pain_cues(ahead, 0)))], v.end):
+            return re.match(r"\s*%?\s*(?:decrease|reduction|improvement|increase|change|lower|higher|"
+                            r"less|more|on|in|of)\b", ahead) is not None
+        if last_pain < 0:
+            return inherited and last_other < 0
+        return False
+
+    def _sentence_cues(self, lower: str, s_start: int, accepted: frozenset[str],
+                       skip: Sequence[tuple[int, int]], scale_spans: Sequence[ScaleInfo]
+                       ) -> tuple[list[int], list[int]]:
+        """End offsets of the pain cues and of the other-measure cues of the sentence at
+        ``s_start``, found once per sentence (values look them up by position)."""
+        if self._cue_cache_key == (id(lower), s_start):
+            return self._cue_cache
+        s_end = lower.find(". ", s_start)
+        s_end = len(lower) if s_end < 0 else s_end + 1
+        s_end = self._sentence_end.get(s_start, s_end)
+        pains = []
+        for m in self.pain_re.finditer(lower, s_start, s_end):
+            scale = _ACRONYM_SCALE.get(m.group(0))
+            if scale is not None and scale not in accepted:
+                continue  # "VAS" for nausea: not a pain scale in this abstract
+            pains.append(m.end())
+        pains += [sc.end for sc in scale_spans if s_start <= sc.start < s_end]
+        if self._acronym_re is not None:
+            pains += [m.end() for m in self._acronym_re.finditer(self._text, s_start, s_end)]
+        others = [m.end() for m in self.other_re.finditer(lower, s_start, s_end)
+                  if not any(a <= m.start() < b for a, b in skip)]
+        self._cue_cache_key = (id(lower), s_start)
+        self._cue_cache = (sorted(pains), sorted(others))
+        return self._cue_cache
+
+    @staticmethod
+    def _last(rx: re.Pattern[str], s: str) -> int:
+        pos = 0
+        for m in rx.finditer(s):
+            pos = m.start()
+        return pos
+
+    @staticmethod
+    def _bracket_label(lower: str, s_start: int, pos: int) -> str | None:
+        """The words right before the bracket the value sits in ("adjusted mean difference: (")."""
+        start = max(s_start, pos - 200)
+        seg = lower[start:pos]
+        depth = 0
+        for i in range(len(seg) - 1, -1, -1):
+            c = seg[i]
+            if c in ")]":
+                depth += 1
+            elif c in "([":
+                if depth == 0:
+                    inner = seg[i + 1:]
+                    head = re.match(r"\s*([a-z][a-z\s-]{0,40}?)\s*:", inner)
+                    return head.group(1) + ":" if head else lower[max(s_start, start + i - 40):start + i]
+                depth -= 1
+        return None
+
+    @staticmethod
+    def _clause(lower: str, s_start: int, pos: int) -> str:
+        """The words that describe the value at ``pos``: back to the opening bracket the value sits
+        in (and the label before it), else back to the last semicolon, at most 150 characters."""
+        start = max(s_start, pos - 150)
+        seg = lower[start:pos]
+        depth = 0
+        for i in range(len(seg) - 1, -1, -1):
+            c = seg[i]
+            if c in ")]":
+                depth += 1
+            elif c in "([":
+                if depth == 0:
+                    return lower[max(s_start, start + i - 80):pos]
+                depth -= 1
+        cut = seg.rfind(";")
+        return seg[cut + 1:] if cut >= 0 else seg
 
     # -- stat, time point, arm, scale ------------------------------------------------------------
 
@@ -517,8 +758,15 @@ class ScoreFinder:
                         values: list[ScoreValue], timepoints: Sequence[TimeInfo],
                         scales: Sequence[ScaleInfo], doc_scales: list[str]) -> None:
         tps = [t for t in timepoints if s_start <= t.start < s_end]
-        for v in values:
-            self._stat(lower, s_start, v)
+        for run in _stat_groups(text, values):
+            self._stat(lower, s_start, run[0])
+            for v in run[1:]:
+                if v.features.get("from_value") or v.features.get("to_value") or v.features.get("change"):
+                    self._stat(lower, s_start, v)
+                else:
+                    v.stat = run[0].stat
+                    if v.spread == "interval":
+                        v.spread = run[0].spread if run[0].spread not in (None, "sd", "se") else "range"
         self._times(text, lower, s_start, s_end, values, tps)
         self._arms(text, lower, s_start, s_end, values)
         in_sentence = [s for s in scales if s_start <= s.start < s_end and s.scale != "unspecified"]
@@ -537,24 +785,59 @@ class ScoreFinder:
                 v.n = int(m.group("n"))
 
     def _stat(self, lower: str, s_start: int, v: ScoreValue) -> None:
-        window = lower[max(s_start, v.value_start - 120):v.value_start]
-        # the clause: back to the last semicolon or the start of a parenthesis that closed
-        cut = max(window.rfind(";"), window.rfind(". "))
-        clause = window[cut + 1:] if cut >= 0 else window
-        median_pos = max((m.start() for m in self.median_re.finditer(clause)), default=-1)
-        mean_pos = max((m.start() for m in self.mean_re.finditer(clause)), default=-1)
-        change = self.change_re.search(clause) is not None or v.features.get("change")
-        diff = (self.diff_re.search(clause) is not None or v.features.get("difference_words")
+        clause = self._clause(lower, s_start, v.value_start)
+        near = lower[max(s_start, v.value_start - 45):v.value_start]
+        median_pos = self._last(self.median_re, clause) if self.median_re.search(clause) else -1
+        mean_pos = self._last(self.mean_re, clause) if self.mean_re.search(clause) else -1
+        if median_pos < 0 and mean_pos < 0:
+            # "Median FACES scores were lower in A than in B at 10 minutes (0 vs 1; P = .04)":
+            # the statistic named by the subject of the sentence, far before the bracket
+            head = lower[s_start:v.value_start]
+            m_stat = _SENTENCE_STAT_RE.search(head)
+            if m_stat is not None and _FREE_DIGIT_RE.search(head, 0, m_stat.start()) is None:
+                if m_stat.group(1) == "median":
+                    median_pos = len(clause)
+                else:
+                    mean_pos = len(clause)
+        level = bool(v.features.get("from_value") or v.features.get("to_value"))
+
+        # numbers of time points ("at 16 and 32 weeks", "week 12") are not values in between
+        clause_nt = _TIME_NUMBERS_RE.sub(lambda m: "t" * len(m.group(0)), clause) \
+            if _FREE_DIGIT_RE.search(clause) else clause
+
+        def no_number_between(rx: re.Pattern[str], s: str) -> bool:
+            s = clause_nt if s is clause else s
+            found = list(rx.finditer(s))
+            m = found[-1] if found else None
+            if m is None or re.search(r"\bno\s+(?:\w+\s+)?$", s[max(0, m.start() - 25):m.start()]):
+                return False  # "no mean differences were found": not a difference value
+            return _FREE_DIGIT_RE.search(s, m.end()) is None
+
+        change = (bool(v.features.get("change")) or no_number_between(self.change_noun_re, clause)
+                  or _CHANGED_BY_RE.search(near) is not None)
+        if change:
+            last_change = self._last(self.change_re, clause)
+            if re.search(r"\bfrom\b(?![\s-]+baseline)", clause[last_change:]) or \
+                    re.search(r"\bto\s*$", near):
+                change = False  # "decreased from 6.8 to 4.1": levels, not changes
+        label = self._bracket_label(lower, s_start, v.value_start)
+        diff = (bool(v.features.get("difference_words")) or no_number_between(self.diff_re, clause)
+                or (label is not None
+                    and re.search(r"differen\w*\s*(?:[\w-]+\s*){0,2}[:,]?\s*$", label) is not None)
                 or re.match(r"\s*(?:mm|cm|points?)?\s*(?:lower|higher|less|more|greater|better|worse)\s+"
                             r"(?:for|in|than|with|among)", lower[v.value_end:v.value_end + 40]) is not None)
         hint = v.features.get("stat_hint")
         is_median = median_pos > mean_pos or (median_pos < 0 and mean_pos < 0 and
-                                             (hint == "median" or v.spread in ("iqr",)))
-        if v.unit == "%" and (change or v.features.get("change")):
+                                             (hint == "median" or v.spread == "iqr"))
+        summary = self.summary_re.search(clause) is not None or bool(v.features.get("summary"))
+        if summary and (mean_pos > self._last(self.summary_re, clause) or median_pos >= 0):
+            summary = False  # "least squares mean [SEM]" of a summed score: a mean
+        if summary or (v.unit == "%" and (change or diff)):
             v.stat = "other"
-        elif diff and not v.features.get("from_value") and not v.features.get("to_value"):
+        elif diff and not level:
             v.stat = "mean_difference"
-        elif change and not v.features.get("from_value") and not v.features.get("to_value"):
+        elif (change and not level) or (v.value < 0 and not level):
+            # a pain score cannot be negative: a negative value is a change from baseline
             v.stat = "median_change" if is_median else "mean_change"
         else:
             v.stat = "median" if is_median else "mean"
@@ -586,7 +869,8 @@ class ScoreFinder:
                 continue
             nxt_start = values[i + 1].value_start if i + 1 < len(values) else s_end
             after = [t for t in tps if v.end <= t.start < nxt_start and t.group < 0
-                     and t.start - v.end <= 60 and ";" not in text[v.end:t.start]]
+                     and t.start - v.end <= 60 and ";" not in text[v.end:t.start]
+                     and not _CLAUSE_END_RE.search(text, v.end, t.start)]
             if after and re.search(r"\b(?:at|after|on|by|in|during|within|over|post\w*)\s+(?:the\s+)?\S*\s*$",
                                    lower[max(s_start, after[0].start - 25):after[0].start] + " ") is not None:
                 t = after[0]
@@ -597,11 +881,13 @@ class ScoreFinder:
                 v.timepoint, v.days = "baseline", 0.0
                 v.features["time_rule"] = "from"
                 continue
-        # 3) the sentence's only (non-list) time point
+        # 3) the sentence's only (non-list) time point (a change is never "at baseline")
         singles = [t for t in tps if t.group < 0]
         if len(singles) == 1 and not groups:
             t = singles[0]
             for v in values:
+                if t.days == 0 and v.stat in ("mean_change", "median_change", "mean_difference", "other"):
+                    continue
                 if not v.features.get("time_rule"):
                     v.timepoint, v.days = t.text, t.days
                     v.features["time_rule"] = "sentence"
@@ -612,11 +898,13 @@ class ScoreFinder:
         names: list[str] = []
         if resp:
             seg = text[max(s_start, resp.start() - 120):resp.start()]
-            m = re.search(r"\b(?:in|for)\s+(?:the\s+)?groups?\s+([A-Za-z0-9]{1,4})\s*(?:,|and)\s*([A-Za-z0-9]{1,4})", seg)
+            m = re.search(r"\b(?:in|for)\s+(?:the\s+)?groups?\s+([A-Za-z0-9]{1,4})\s*(?:,|"
+                          r"and)\s*([A-Za-z0-9]{1,4})", seg)
             if m:
                 names = [f"group {m.group(1)}", f"group {m.group(2)}"]
             else:
-                m = re.search(r"\b(?:in|for)\s+(?:the\s+)?([\w+-]+(?:\s+[\w+-]+)?)\s+and\s+([\w+-]+(?:\s+[\w+-]+)?)\s+groups?\b", seg)
+                m = re.search(r"\b(?:in|for)\s+(?:the\s+)?([\w+-]+(?:\s+[\w+-]+)?)\s+and\s+"
+                              r"([\w+-]+(?:\s+[\w+-]+)?)\s+groups?\b", seg)
                 if m:
                     names = [m.group(1), m.group(2)]
         if names:
@@ -640,12 +928,34 @@ def _runs(text: str, values: list[ScoreValue]) -> list[list[ScoreValue]]:
     for v in values:
         if runs:
             gap = text[runs[-1][-1].end:v.start]
-            if re.fullmatch(r"[\s,;]*(?:and|vs\.?|versus)?[\s,;]*(?:mm|%|points?)?[\s,;]*(?:and)?\s*", gap) \
-                    and len(gap) <= 12:
+            if re.fullmatch(r"[\s,;)\]]*(?:and|vs\.?|versus)?[\s,;]*(?:mm|%|"
+                            r"points?)?[\s,;)\]]*(?:and)?\s*", gap) \
+                    and len(gap) <= 14:
                 runs[-1].append(v)
                 continue
         runs.append([v])
     return runs
+
+
+def _stat_groups(text: str, values: list[ScoreValue]) -> list[list[ScoreValue]]:
+    """Values that share a statistic: a list, or two values compared ("(-1.55 ± 0.92) relative to
+    indomethacin alone (-1.40 ± 0.96)")."""
+    groups: list[list[ScoreValue]] = []
+    for v in values:
+        if groups:
+            gap = text[groups[-1][-1].end:v.start]
+            gap_no_p = re.sub(r"[Pp]\s*[<=>≤≥]\s*0?[.·]\d+|\(\s*95\s*%[^)]*\)", " ", gap)
+            if len(gap) <= 90 and not re.search(r"(?<![a-z])\d", gap_no_p) and re.search(
+                    r"\b(?:vs\.?|versus|compared\s+(?:with|to)|relative\s+to|than|and|while|whereas)\b", gap):
+                groups[-1].append(v)
+                continue
+            if re.fullmatch(r"[\s,;)\]]*(?:and|vs\.?|versus)?[\s,;]*(?:mm|%|"
+                            r"points?)?[\s,;)\]]*(?:and)?\s*", gap) \
+                    and len(gap) <= 14:
+                groups[-1].append(v)
+                continue
+        groups.append([v])
+    return groups
 
 
 def finalize(values: list[ScoreValue]) -> list[ScoreValue]:

@@ -31,15 +31,11 @@ SECTION_LABELS = (
     r"UNLABELLED|SUMMARY|DISCUSSION|LEVEL OF EVIDENCE"
 )
 
-_BOUNDARY_RE = re.compile(
-    rf"""
-    (?P<stop>[.!?]+)["'”’)\]]*[ \t]*(?:\n\s*|[ \t]+)(?=[A-Z0-9(\["“'‘•])   # full stop + space
-  | (?P<colon>[.:;])[ \t]*\n\s*(?=\S)                                     # line break after . :
-  | (?<=[a-z0-9)%\]])[ \t]+(?=(?:{SECTION_LABELS})(?:[ \t]*:|[ \t]+[A-Z(]))  # "... pain METHODS We"
-  | (?<=[a-z0-9)%\]])[ \t]*\n\s*(?=(?:{SECTION_LABELS})\b)                  # line break + label
-    """,
-    re.VERBOSE,
-)
+# Every pattern starts with a character class, so the regex engine skips ahead quickly.
+_STOP_RE = re.compile(r"[.!?][\"'”’)\]]*[ \t]*(?:\n\s*|[ \t]+)(?=[A-Z0-9(\[\"“'‘•])")
+_BREAK_RE = re.compile(r"[.:;][ \t]*\n\s*(?=\S)")
+_UPPER_RUN_RE = re.compile(r"[A-Z]{2,}(?:[ \t]+[A-Z]{2,}){0,4}")
+_LABEL_PREFIX_RE = re.compile(rf"(?:{SECTION_LABELS})(?=[ \t]*:|[ \t]+[A-Z(]|[ \t]*$|[ \t]*\n)")
 _WORD_BEFORE_RE = re.compile(r"([A-Za-z][A-Za-z.]*)\s*$")
 
 
@@ -65,17 +61,58 @@ def sentence_starts(text: str) -> list[int]:
             nxt += 1
         if nxt < len(text):
             starts.append(nxt)
-    for m in _BOUNDARY_RE.finditer(text):
-        if m.group("stop") is not None:
-            stop = m.start("stop")
-            if m.group("stop") == "." and _is_abbreviation(text, stop):
-                continue
-            # a decimal number split by the tokenizer of the source ("p < 0. 05") is rare; a
-            # full stop directly between digits never reaches here (no whitespace after it)
-        end = m.end()
-        if 0 < end < len(text):
-            starts.append(end)
+    n = len(text)
+    for m in _STOP_RE.finditer(text):
+        stop = m.start()
+        c = text[stop]
+        if c == "?" and not text[m.end():m.end() + 1].isupper():
+            continue  # "4.4 ? 1.6": a mis-encoded "±", not a question mark
+        if c == "." and _is_abbreviation(text, stop):
+            continue
+        if 0 < m.end() < n:
+            starts.append(m.end())
+    if "\n" in text:
+        for m in _BREAK_RE.finditer(text):
+            if 0 < m.end() < n:
+                starts.append(m.end())
+    # "... low back pain METHODS We randomized": a section label with no full stop before it; also
+    # right after an acronym ("... in the PACU RESULTS Median scores")
+    for m in _UPPER_RUN_RE.finditer(text):
+        pos = m.start()
+        while pos < m.end():
+            label = _LABEL_PREFIX_RE.match(text, pos)
+            if label is not None and pos > 0:
+                k = pos - 1
+                while k >= 0 and text[k] in " \t\n":
+                    k -= 1
+                prev = text[k] if 0 <= k < pos - 1 else ""
+                if prev and (prev.islower() or prev.isdigit() or prev in ")%]"
+                             or (pos > m.start() and prev.isupper())):
+                    starts.append(pos)
+            if label is not None:
+                pos = label.end()  # "MATERIALS AND METHODS" is one label
+            nxt = text.find(" ", pos, m.end())
+            if nxt < 0:
+                break
+            while nxt < m.end() and text[nxt] in " \t":
+                nxt += 1
+            pos = nxt
     if not starts:
         return starts
     starts = sorted(set(starts))
     return starts
+
+
+BACKGROUND_SECTIONS = frozenset({"BACKGROUND", "OBJECTIVE", "OBJECTIVES", "AIM", "AIMS", "PURPOSE",
+                                 "INTRODUCTION", "CONTEXT"})
+_LABEL_RE = re.compile(rf"\b({SECTION_LABELS})\b(?=\s*[:.]|\s+[A-Z(])")
+
+
+def section_of(text: str, pos: int) -> str | None:
+    """The upper-case section label of a structured abstract in force at ``pos`` (None if none)."""
+    label = None
+    for m in _LABEL_RE.finditer(text, 0, pos + 1):
+        label = m.group(1)
+    if label is None:
+        return None
+    return label.split()[0] if label.startswith("BACKGROUND") else label

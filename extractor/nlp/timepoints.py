@@ -56,7 +56,8 @@ _NUM_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|f
               r"ninety|a|an|half\s+an?")
 _NUM = rf"(?:\d+(?:[.,]\d+)?|\b(?:{_NUM_WORDS})\b)"
 _LIST_NUM = r"(?:\d+(?:\.\d+)?|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve)\b)"
-_UNIT = r"(?:hours?|hrs?|h|minutes?|mins?|min|days?|d|weeks?|wks?|months?|mos?|years?|yrs?|y|seconds?|secs?|s)"
+_UNIT = (r"(?:hours?|hrs?|h|minutes?|mins?|min|days?|d|weeks?|wks?|months?|mos?|years?|yrs?|y|seconds?|"
+         r"secs?|s)")
 _ORDINALS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
     "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "1st": 1, "2nd": 2,
@@ -65,23 +66,24 @@ _ORDINALS = {
 }
 _ORD = "|".join(sorted(_ORDINALS, key=len, reverse=True))
 
-# All patterns run on lower-cased text.
+# All patterns run on lower-cased text. Each starts with a look-ahead for the first letters its
+# words can start with, which lets the regex engine skip ahead quickly.
 _LIST_RE = re.compile(
-    rf"\b(?P<items>{_LIST_NUM}(?:\s*(?:,|and|&|or)\s*(?:and\s+)?{_LIST_NUM}){{1,12}})\s*-?\s*(?P<unit>{_UNIT})\b"
+    rf"(?=[0-9otfsen])\b(?P<items>{_LIST_NUM}(?:\s*(?:,|and|&|or)\s*(?:and\s+)?{_LIST_NUM}){{1,12}})\s*-?\s*(?P<unit>{_UNIT})\b"
 )
 _UNIT_FIRST_LIST_RE = re.compile(
-    r"\b(?P<unit>days?|weeks?|months?|years?|hours?|visits?)\s+(?P<items>\d+(?:\s*(?:,|and|&)\s*(?:and\s+)?\d+){1,12})\b"
+    r"(?=[dwmyhv])\b(?P<unit>days?|weeks?|months?|years?|hours?|visits?)\s+(?P<items>\d+(?:\s*(?:,|and|&)\s*(?:and\s+)?\d+){1,12})\b"
 )
-_ELAPSED_RE = re.compile(rf"\b(?P<num>{_NUM})\s*-?\s*(?P<unit>{_UNIT})\b")
+_ELAPSED_RE = re.compile(rf"(?=[0-9otfsenah])\b(?P<num>{_NUM})\s*-?\s*(?P<unit>{_UNIT})\b")
 _LABEL_RE = re.compile(
-    r"\b(?P<label>postoperative\s+day|post-operative\s+day|pod|day|week|month|year|visit)\s*"
+    r"(?=[pdwmyv])\b(?P<label>postoperative\s+day|post-operative\s+day|pod|day|week|month|year|visit)\s*"
     r"(?P<num>\d+)\b"
 )
 _ORDINAL_RE = re.compile(
-    rf"\b(?:the\s+)?(?P<ord>{_ORD})\s+(?P<unit>hour|day|week|month|year|postoperative\s+day)\b"
+    rf"(?=[tfsen0-9])\b(?:the\s+)?(?P<ord>{_ORD})\s+(?P<unit>hour|day|week|month|year|postoperative\s+day)\b"
 )
 _BASELINE_RE = re.compile(
-    r"\b(?:baseline|base-line|pre-?treatment|pretherapy|pre-?intervention|pre-?injection|"
+    r"(?=[bpat])\b(?:baseline|base-line|pre-?treatment|pretherapy|pre-?intervention|pre-?injection|"
     r"pre-?operative(?:ly)?|pre-?procedur(?:e|al)|pre-?op|pre-?randomi[sz]ation|at\s+entry|"
     r"at\s+inclusion|at\s+enrol(?:l)?ment|t0|"
     r"before\s+(?:the\s+)?(?:treatment|intervention|injection|surgery|operation|procedure|"
@@ -89,7 +91,7 @@ _BASELINE_RE = re.compile(
     r"(?:treatment|intervention|injection|surgery|randomi[sz]ation|therapy|procedure))\b"
 )
 _EVENT_RE = re.compile(
-    r"\b(?:(?:the\s+)?(?:last|final|latest)\s+(?:available\s+)?follow-?\s?up|end\s+of\s+(?:the\s+)?"
+    r"(?=[tlfeaopr])\b(?:(?:the\s+)?(?:last|final|latest)\s+(?:available\s+)?follow-?\s?up|end\s+of\s+(?:the\s+)?"
     r"(?:study|treatment|trial|follow-?\s?up|therapy|intervention)|(?:at|on|after)\s+discharge|"
     r"(?:the\s+)?(?:pacu|post-?anesthe(?:tic|sia)\s+care\s+unit|recovery\s+room))\b"
 )
@@ -154,7 +156,8 @@ def find_timepoints(text: str, lower: str | None = None) -> list[TimePoint]:
             if i is items[-1]:
                 e = m.end()
             assert v is not None
-            add(TimePoint(s, e, f"{text[base + i.start():base + i.end()]} {text[m.start('unit'):m.end('unit')]}",
+            add(TimePoint(s, e, f"{text[base + i.start():base + i.end()]} "
+                                f"{text[m.start('unit'):m.end('unit')]}",
                           v * per, "list", group, "timepoint.list.v1"))
         group += 1
     for m in _UNIT_FIRST_LIST_RE.finditer(lower):

@@ -15,12 +15,15 @@ Thin and other Unicode spaces are whitespace tokens, as spaCy does for any non-A
 
 from __future__ import annotations
 
+import re
+import weakref
 from collections.abc import Callable
 
 import spacy
 from spacy.lang.en import English
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
+from spacy.tokens import Doc
 from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
 
 # Operators and spread markers that should always stand alone next to numbers.
@@ -61,12 +64,64 @@ def clinical_punctuation(nlp: Language) -> tuple[list[str], list[str], list[str]
     return prefixes, suffixes, infixes
 
 
+# The text each doc was made from, for as long as the doc lives. ``Doc.text`` rebuilds the string
+# token by token in Python, which costs as much as a component; the components read it from here
+# (see ``extractor.nlp.context``). Nothing is stored on the doc itself.
+SOURCE_TEXT: weakref.WeakKeyDictionary[Doc, str] = weakref.WeakKeyDictionary()
+
+
+# A run of this many characters without whitespace is not prose (spaCy's affix splitting is
+# quadratic in the length of a token: ten thousand brackets take seconds). Such runs become one
+# token each; the text around them is tokenised normally.
+LONG_RUN = 300
+_LONG_RUN_RE = re.compile(rf"\S{{{LONG_RUN},}}")
+
+
+class ClinicalTokenizer(Tokenizer):
+    """spaCy's tokenizer, remembering the text of every doc it makes (see ``SOURCE_TEXT``), and
+    keeping very long whitespace-free runs as single tokens (see ``LONG_RUN``)."""
+
+    def __call__(self, text: str) -> Doc:
+        if len(text) >= LONG_RUN and _LONG_RUN_RE.search(text):
+            doc = self._with_long_runs(text)
+        else:
+            doc = super().__call__(text)
+        SOURCE_TEXT[doc] = text
+        return doc
+
+    def _with_long_runs(self, text: str) -> Doc:
+        words: list[str] = []
+        spaces: list[bool] = []
+
+        def add_segment(segment: str) -> None:
+            if not segment:
+                return
+            for token in super(ClinicalTokenizer, self).__call__(segment):
+                words.append(token.text)
+                spaces.append(bool(token.whitespace_))
+
+        pos = 0
+        for m in _LONG_RUN_RE.finditer(text):
+            add_segment(text[pos:m.start()])
+            if words and not spaces[-1] and pos < m.start() and text[m.start() - 1] == " " \
+                    and words[-1] != " ":
+                spaces[-1] = True
+            words.append(m.group(0))
+            spaces.append(False)
+            pos = m.end()
+        add_segment(text[pos:])
+        doc = Doc(self.vocab, words=words, spaces=spaces)
+        if doc.text != text:  # never expected; keep spaCy's own answer rather than a wrong text
+            return super().__call__(text)
+        return doc
+
+
 def make_clinical_tokenizer(nlp: Language) -> Tokenizer:
     """Build the tokenizer for ``nlp`` (its vocab, exceptions and URL matcher are kept)."""
     prefixes, suffixes, infixes = clinical_punctuation(nlp)
     defaults = nlp.Defaults
     rules = dict(defaults.tokenizer_exceptions or {})
-    return Tokenizer(
+    return ClinicalTokenizer(
         nlp.vocab,
         rules=rules,
         prefix_search=compile_prefix_regex(prefixes).search,

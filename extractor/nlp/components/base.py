@@ -126,9 +126,12 @@ def set_span_group(doc: Doc, key: str, items: Iterable[tuple[int, int, str, str]
     """Write ``(start_char, end_char, label, rule_id)`` items to ``doc.spans[key]``.
 
     Offsets are widened to token boundaries (``alignment_mode="expand"``); items that cover no
-    token (e.g. whitespace only) are skipped.
+    token (e.g. whitespace only) are skipped. A component that found nothing leaves no group.
     """
     spans: list[Span] = []
+    items = list(items)
+    if not items and key not in doc.spans:
+        return  # nothing found: no empty group (saves its cost on the many docs without values)
     for start, end, label, rule_id in items:
         span = doc.char_span(start, end, label=label, alignment_mode="expand", span_id=rule_id)
         if span is not None and len(span):

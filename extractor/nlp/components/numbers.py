@@ -1,7 +1,9 @@
 """``extractor_numbers``: find and normalise every number (see :mod:`extractor.nlp.numbers`).
 
-Writes ``doc._.numbers`` (``[[start, end, value, flags], ...]``, JSON-safe) and the span group
-``extractor.numbers`` (label ``NUMBER`` or ``WORD_NUMBER``; ``span.id_`` is the rule id).
+Writes ``doc._.numbers`` (``[[start, end, value, flags], ...]``, JSON-safe). Numbers are not
+values of their own, so by default they get no span group (a span per number costs as much as
+the rest of this component); set ``span_key = "extractor.numbers"`` in the config to have one
+(label ``NUMBER`` or ``WORD_NUMBER``; ``span.id_`` is the rule id).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
+from extractor.nlp.context import doc_lower, doc_text, shared
 from extractor.nlp.numbers import Number, find_numbers
 
 RULE_DIGITS = "numbers.digits.v1"
@@ -17,18 +20,24 @@ RULE_WORDS = "numbers.words.v1"
 
 
 def number_flags(n: Number) -> str:
-    return "".join(f for f, on in (("i", n.is_int), ("w", n.words), ("s", n.signed),
-                                   ("p", n.percent), ("e", n.sci)) if on)
+    return ("i" if n.is_int else "") + ("w" if n.words else "") + ("s" if n.signed else "") + \
+        ("p" if n.percent else "") + ("e" if n.sci else "")
 
 
 def numbers_from_doc(doc: Doc) -> list[Number]:
     """Rebuild the :class:`Number` list stored by ``extractor_numbers`` (or find them now)."""
+    data = shared(doc)
+    cached = data.get("numbers")
+    if cached is not None:
+        return list(cached)
+    text = data["text"]
     stored = doc._.numbers
     if stored is None:
-        return find_numbers(doc.text)
-    text = doc.text
-    return [Number(s, e, float(v), text[s:e], "i" in f, "w" in f, "s" in f, "p" in f, "e" in f)
-            for s, e, v, f in stored]
+        return find_numbers(text)
+    numbers = [Number(s, e, float(v), text[s:e], "i" in f, "w" in f, "s" in f, "p" in f, "e" in f)
+               for s, e, v, f in stored]
+    data["numbers"] = tuple(numbers)
+    return numbers
 
 
 class NumberNormalizer(RuleComponent):
@@ -37,13 +46,14 @@ class NumberNormalizer(RuleComponent):
         super().__init__(nlp, name, span_key=span_key, scorer=scorer, word_numbers=word_numbers)
 
     def match(self, doc: Doc) -> list[Number]:
-        found = find_numbers(doc.text)
+        found = find_numbers(doc_text(doc), doc_lower(doc))
         if not self.cfg.get("word_numbers", True):
             found = [n for n in found if not n.words]
         return found
 
     def set_annotations(self, doc: Doc, matches: list[Number]) -> None:
         doc._.numbers = [[n.start, n.end, n.value, number_flags(n)] for n in matches]
+        shared(doc)["numbers"] = tuple(matches)
         if self.span_key:
             set_span_group(doc, self.span_key, (
                 (n.start, n.end, "WORD_NUMBER" if n.words else "NUMBER",
@@ -54,7 +64,7 @@ class NumberNormalizer(RuleComponent):
     "extractor_numbers",
     assigns=["doc._.numbers", "doc.spans"],
     default_config={
-        "span_key": "extractor.numbers",
+        "span_key": "",
         "word_numbers": True,
         "scorer": {"@scorers": "extractor.spans_scorer.v1", "span_key": "extractor.numbers"},
     },

@@ -21,7 +21,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
-from extractor.nlp.context import DocContext, add_candidates
+from extractor.nlp.context import DocContext, add_candidates, doc_text
 from extractor.nlp.numbers import find_numbers
 from extractor.nlp.rules import Rule
 
@@ -30,9 +30,9 @@ SUBPATTERNS: dict[str, str] = {
     "OP": (r"(?P<op><\s*or\s*=|>\s*or\s*=|<\s*=|>\s*=|=<|=>|=\s+<|=\s+>|≤|≥|⩽|⩾|≦|≧|<|>|=|"
            r"\?(?=\s*0?[.·]\d)|less\s+than(?:\s+or\s+equal\s+to)?|greater\s+than|lower\s+than|"
            r"smaller\s+than|(?:values?\s+)?(?:of|was|were|is|equal\s+to))"),
-    "NUM": (r"(?P<num>(?:\d+(?:[.·,]\d+)?|[.·]\d+)"
-            r"(?:\s?[x×]\s?10\s?(?:\^\s?|\(\s?)?[-−–]\s?\d+\)?|[eE][-−]\d+)?"
-            r"|10\s?(?:\^|\()\s?[-−–]\s?\d+\)?)"),
+    "NUM": (r"(?P<num>10\s?(?:\^|\()\s?[-−–]\s?\d+\)?|10[⁻][⁰¹²³⁴⁵⁶⁷⁸⁹]+"
+            r"|(?:\d+(?:[.·,]\d+)?|[.·]\d+)"
+            r"(?:\s?[x×]\s?10\s?(?:\^\s?|\(\s?)?[-−–]\s?\d+\)?|\s?[x×]\s?10[⁻][⁰¹²³⁴⁵⁶⁷⁸⁹]+|[eE][-−]\d+)?)"),
     "QUAL": (r"(?:[ \t\u00a0\u2009\u202f]*(?:for|of)[ \t\u00a0\u2009\u202f]+"
              r"(?:linear\s+)?(?:trend|interaction|heterogeneity|difference|non-?inferiority|"
              r"superiority|equivalence)"
@@ -108,7 +108,7 @@ class PValueExtractor(RuleComponent):
                 or any(rx.search(pre) for rx in self._before))
 
     def match(self, doc: Doc) -> list[PMatch]:
-        text = doc.text
+        text = doc_text(doc)
         if "p" not in text and "P" not in text and "<" not in text:
             return []
         found: list[PMatch] = []
@@ -143,6 +143,8 @@ class PValueExtractor(RuleComponent):
         return found
 
     def set_annotations(self, doc: Doc, matches: list[PMatch]) -> None:
+        if not matches:
+            return
         ctx = DocContext(doc)
         items: list[dict[str, Any]] = []
         for p in matches:

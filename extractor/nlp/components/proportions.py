@@ -14,7 +14,7 @@ from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
 from extractor.nlp.components.numbers import numbers_from_doc
-from extractor.nlp.context import DocContext, add_candidates
+from extractor.nlp.context import DocContext, add_candidates, doc_mentions_pain
 from extractor.nlp.proportions import ProportionFinder, ProportionValue
 from extractor.nlp.rules import Rule
 from extractor.nlp.scores import TimeInfo
@@ -28,14 +28,18 @@ class ProportionExtractor(RuleComponent):
 
     def match(self, doc: Doc) -> list[ProportionValue]:
         ctx = DocContext(doc)
+        if self.cfg.get("require_pain", True) and not doc_mentions_pain(doc):
+            return []
         cands = doc._.candidates or []
         blocked = [(c["start"], c["end"]) for c in cands
                    if c.get("kind") in ("p_value", "timepoint", "score")]
         timepoints = [TimeInfo(c["start"], c["end"], c["timepoint"], c.get("days"), c.get("group", -1),
                                c.get("tp_kind", "")) for c in cands if c.get("kind") == "timepoint"]
-        return self._finder.find(doc.text, ctx.sentences(), numbers_from_doc(doc), blocked, timepoints)
+        return self._finder.find(ctx.text, ctx.sentences(), numbers_from_doc(doc), blocked, timepoints)
 
     def set_annotations(self, doc: Doc, matches: list[ProportionValue]) -> None:
+        if not matches:
+            return
         ctx = DocContext(doc)
         items: list[dict[str, Any]] = [{
             "kind": "proportion", "what": p.what, "arm": p.arm, "timepoint": p.timepoint,
@@ -55,11 +59,12 @@ class ProportionExtractor(RuleComponent):
     requires=["doc._.numbers", "doc._.candidates", "token.is_sent_start"],
     default_config={
         "span_key": "extractor.proportions",
+        "require_pain": True,
         "scorer": {"@scorers": "extractor.spans_scorer.v1", "span_key": "extractor.proportions"},
     },
     default_score_weights={"spans_extractor.proportions_f": 1.0},
 )
-def make_proportions(nlp: Language, name: str, span_key: str,
+def make_proportions(nlp: Language, name: str, span_key: str, require_pain: bool,
                      scorer: Scorer | None) -> ProportionExtractor:
     """Responder proportions (rules in ``patterns/proportions.jsonl``)."""
-    return ProportionExtractor(nlp, name, span_key=span_key, scorer=scorer)
+    return ProportionExtractor(nlp, name, span_key=span_key, scorer=scorer, require_pain=require_pain)

@@ -17,6 +17,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer
+from extractor.nlp.context import SHARED_KEY
 from extractor.records import KINDS, value_from_dict
 
 KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
@@ -55,6 +56,7 @@ class Resolver(RuleComponent):
 
     def set_annotations(self, doc: Doc, matches: list[dict[str, Any]]) -> None:
         doc._.extractions = matches
+        doc.user_data.pop(SHARED_KEY, None)  # an older version cached text on the doc
 
 
 @Language.factory(

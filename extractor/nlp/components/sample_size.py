@@ -30,7 +30,7 @@ from spacy.tokens import Doc
 from extractor.nlp.arms import arm_name_after, arm_name_before, stated_group_count
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
 from extractor.nlp.components.numbers import numbers_from_doc
-from extractor.nlp.context import DocContext, add_candidates
+from extractor.nlp.context import DocContext, add_candidates, doc_lower, doc_text
 from extractor.nlp.lexicon import NON_PERSON_NOUNS, PERSON_NOUNS
 from extractor.nlp.numbers import Number
 from extractor.nlp.rules import Rule
@@ -40,14 +40,16 @@ from extractor.nlp.rules import Rule
 _MOD = (r"(?:(?!(?:of|in|at|to|from|for|on|by|per|were|was|are|is|and|or|with|than|that|who|which|"
         r"had|have|has|mg|ml|years?|months?|weeks?|days?|hours?|versus|vs|received|underwent|"
         r"but|while|whereas|however|between|after|before|during|into|under|over|among|each|"
-        r"both|all|these|those|the|a|an)\b)(?![0-9.,]+\s)[a-z0-9][\w/'’+-]*\s*,?\s+){0,4}?")
+        r"both|all|these|those|the|a|an)\b)(?!(?:" + NON_PERSON_NOUNS + r")\b)"
+        r"(?![0-9.,]+\s)[a-z0-9][\w/'’+-]*\s*,?\s+){0,4}?")
 # "80 ASA physical status I and II", "34 American Society of Anesthesiologists (ASA) I-III"
 _ASA = (r"(?:american\s+society\s+of\s+ana?esthesiolog\w*\s*(?:\(\s*asa\s*\)\s*)?|asa\s*)"
         r"(?:physical\s+status\s*|grade\s*|class\s*|status\s*|ps\s*)?"
         r"(?:(?:[ivx]+|[0-9])(?:\s*(?:-|–|to|and|or|,|/)\s*(?:[ivx]+|[0-9]))*\s*)?,?\s*")
 SUBPATTERNS = {"PERSON": f"(?:{PERSON_NOUNS})", "MOD": _MOD, "ASA": _ASA}
 _NON_PERSON_AFTER = re.compile(rf"\s*(?:[-–]\s*)?(?:[a-z0-9][\w/'’+-]*\s+){{0,2}}?(?:{NON_PERSON_NOUNS})\b")
-_UNIT_AFTER = re.compile(r"\s*(?:%|percent|mg|µg|mcg|ml|mm|cm|kg|g\b|years?|yrs?|months?|weeks?|days?|hours?|h\b|min)")
+_UNIT_AFTER = re.compile(r"\s*(?:%|percent|mg|µg|mcg|ml|mm|cm|kg|g\b|years?|yrs?|months?|weeks?|days?|hours?|"
+                         r"h\b|min)")
 _PERSON_BEFORE = re.compile(rf"\b(?:{PERSON_NOUNS})\s*[(\[]?\s*$")
 _EACH_AFTER = re.compile(
     rf"\s*(?:[a-z]+\s+)?(?:{PERSON_NOUNS})\s+(?:(?:were|was)\s+)?(?:in\s+each|per|each|in\s+every)\b"
@@ -55,14 +57,73 @@ _EACH_AFTER = re.compile(
 _GROUPS_OF = re.compile(
     r"\b(?P<k>two|three|four|five|six|seven|eight|both|2|3|4|5|6|7|8)\s+(?:(?:equal|treatment|study|parallel)\s+)?"
     r"(?:groups|arms|cohorts)\s+(?:of|with|including|containing|comprising)\s+(?:each\s+)?$")
-_IN_GROUP = re.compile(
-    r"\s*(?:(?:[a-z0-9][\w/'’+-]*\s+){0,3}?(?:" + PERSON_NOUNS + r")\s+)?(?:who\s+|were\s+|was\s+)?"
-    r"(?:randomly\s+)?"
-    r"(?:in|into|to|for|received|receiving|allocated\s+to|assigned\s+to|randomi[sz]ed\s+to|treated\s+with|"
-    r"underwent|on|with|given)\s+(?!each\b|every\b|both\b|all\b|whom\b)")
+_IN_GROUP_VERB = (r"(?:who\s+|were\s+|was\s+)?(?:randomly\s+)?"
+                  r"(?:in|into|to|for|received|receiving|allocated\s+to|assigned\s+to|randomi[sz]ed\s+to|"
+                  r"treated\s+with|underwent|on|with|given)\s+(?!each\b|every\b|both\b|all\b|whom\b)")
+_IN_GROUP_PERSON = re.compile(
+    r"\s*(?:(?:[a-z0-9][\w/'’+-]*\s+){0,3}?(?:" + PERSON_NOUNS + r")\s+)?" + _IN_GROUP_VERB)
+_IN_GROUP_PLAIN = re.compile(r"\s*" + _IN_GROUP_VERB)
+
+
+class _InGroup:
+    """``_IN_GROUP.match(lower, pos)``: the person-noun branch only when a person word is near."""
+
+    @staticmethod
+    def match(lower: str, pos: int) -> re.Match[str] | None:
+        if not PERSON_WORDS.isdisjoint(_WORD_SPLIT_RE.findall(lower, pos, pos + 60)):
+            return _IN_GROUP_PERSON.match(lower, pos)
+        return _IN_GROUP_PLAIN.match(lower, pos)
+
+
+_IN_GROUP = _InGroup()
 # how much an arm-size rule is trusted when two rules propose different sets (lower first)
 _ARM_RULE_CLASS = {"n_equals": 0, "groups_of": 0, "each_group": 0, "respectively": 0, "group_of": 1,
                    "count_in_group": 1, "sum_split": 2}
+_N_EQ_ARM_RE = re.compile(r"(?:[(\[]\s*|,\s*|;\s*|:\s*)?\bn\s*[=:]\s*$")
+_OUTCOME_LOCUS_RE = re.compile(r"\b(?:occurred|observed|seen|noted|reported|found|developed|recorded|"
+                               r"experienced|present)\s+(?:\w+\s+)?(?:in|among|by)\s+(?:the\s+|only\s+)?$")
+_SPREAD_BEFORE_RE = re.compile(r"[±]\s*$|\(\s*$")
+_PERSON_NEAR_AFTER_RE = re.compile(r"\s*(?:[a-z]+\s+)?(?:" + PERSON_NOUNS + r")")
+_LETTER_AFTER_RE = re.compile(r"\s+[A-Za-z]")
+_NUMERATOR_RE = re.compile(r"\s*(?:\(\s*[\d.]+\s*%\s*\)\s*)?(?:out\s+)?of\s+(?:the\s+)?\d")
+_OUTCOME_COUNT_RE = re.compile(
+    r"[^.;]{0,40}?\b(?:had|developed|experienced|reported|achieved|showed|required|died|complained|suffered|"
+    r"obtain\w*|failed|needed|noted|were\s+observed|were\s+followed|occurred|withdr\w+|dropped|"
+    r"discontinued|excluded|lost)\b")
+_ALLOCATION_WORDS = ("randomi", "assign", "allocat", "divid", "group", "arm", "receiv", "treated",
+                     "versus", " vs", "control", "placebo", "each", "enrol", "includ", "consist", "compris",
+                     ";")
+_RATIO_AFTER_RE = re.compile(r"\s?[:×x*]\s?\d")  # "randomized 2:1", "a 2 × 2 factorial design"
+_RATIO_BEFORE_RE = re.compile(r"\d\s?[:×x*]\s?$")
+_HYPHEN_WORD_AFTER_RE = re.compile(r"[-–‐]([a-z]+)")  # "2-tablet dose", "3-arm trial"
+_RANGE_DASH_BEFORE_RE = re.compile(r"\d\s?-\s?$")
+_YEAR_PERSON_RE = re.compile(rf"\s+(?:{PERSON_NOUNS})\b")
+_WORD_SPLIT_RE = re.compile(r"[a-z]+")
+# single words of the person-noun list (multi-word entries contribute their last word), for a
+# quick set lookup before the full regular expression runs
+
+
+def _word_forms(alternatives: str) -> frozenset[str]:
+    forms: set[str] = set()
+    for alt in alternatives.split("|"):
+        word = alt.split("\\s+")[-1]
+        if word.endswith("?"):
+            forms.update({word[:-2], word[:-2] + word[-2]})
+        else:
+            forms.add(word)
+    return frozenset(forms)
+
+
+PERSON_WORDS = _word_forms(PERSON_NOUNS)
+_LEAD_WORDS = ("total", "overall", "altogether", "sample", "consist", "compris", "involv", "enrol",
+               "recruit", "randomi", "includ", "studied", "evaluated")
+_PCT_CLOSE_RE = re.compile(r"\s*%?\s*\)")
+_YEARS_OLD_RE = re.compile(r"\s*(?:[-–]\s*)?(?:years?|yrs?)[\s-]+old")
+_RANGE_BEFORE_RE = re.compile(r"(?:\d\s?[-–]|[<>≤≥=]|\bto)\s?$")
+_N_EQ_BEFORE_RE = re.compile(r"\bn\s*=\s*$")
+_NOT_COUNT_AFTER_RE = re.compile(r"\s*(?:mg|ml|mm|cm|kg|µg|mcg|g|%|[-–]\s*\d|/\s*\d|:\s*\d|\.\d)")
+_ARM_WORDS = ("group", " arm", "each", " per ", "respectively", "receiv", "assign", "allocat", "randomi",
+              "treated", "underwent", "n =", "n=", "(n", "versus", " vs")
 _K_N_GROUPS = re.compile(r"\b(?P<k>two|three|four|five|six|seven|eight|2|3|4|5|6|7|8)\s*\(\s*n\s*=\s*$")
 _GENDER_AFTER = re.compile(r"\s*(?:[a-z]+\s+)?(?:women|woman|men|man|males?|females?|boys?|girls?)\b")
 
@@ -104,7 +165,8 @@ def _arm_name_near(text: str, lower: str, n: Number) -> str | None:
     m_in = _IN_GROUP.match(lower, n.end)
     pos = m_in.end() if m_in else n.end
     if not m_in:
-        m_p = re.match(rf"\s*(?:[a-z]+\s+)?(?:{PERSON_NOUNS})\b\s*(?:were\s+|as\s+|who\s+)?", lower[pos:pos + 40])
+        m_p = re.match(rf"\s*(?:[a-z]+\s+)?(?:{PERSON_NOUNS})\b\s*(?:were\s+|as\s+|"
+                       rf"who\s+)?", lower[pos:pos + 40])
         if m_p:
             pos += m_p.end()
     return arm_name_after(text, pos)
@@ -145,65 +207,88 @@ class SampleSizeExtractor(RuleComponent):
 
     def compile_rules(self, rules: list[Rule]) -> None:
         self._count: list[tuple[str, re.Pattern[str], float]] = []
+        self._no_span_cues: set[str] = set()
         self._lead: list[tuple[str, re.Pattern[str], float]] = []
         self._n_eq: list[tuple[str, re.Pattern[str], float]] = []
-        self._cues: list[tuple[str, str, float, re.Pattern[str]]] = []
+        self._cues: list[tuple[str, str, float, re.Pattern[str], tuple[str, ...]]] = []
         self._arm_conf: dict[str, float] = {}
         for r in rules:
             kind = r.get("type")
             conf = float(r.get("confidence", 0.6))
             if kind == "count":
                 self._count.append((r["id"], re.compile(expand(r["pattern"])), conf))
+                if r.get("span_cues") is False:
+                    # the words matched after the number describe another count ("Thirty of 40
+                    # eligible subjects"): span cues are not read for this rule
+                    self._no_span_cues.add(r["id"])
             elif kind == "lead":
                 self._lead.append((r["id"], re.compile(expand(r["pattern"])), conf))
             elif kind == "n_equals":
                 self._n_eq.append((r["id"], re.compile(expand(r["pattern"])), conf))
             elif kind == "cue":
                 scope = str(r.get("scope", "sentence"))
-                if scope not in ("before", "after", "after_long", "sentence", "noun", "span",
+                if scope not in ("before", "before_raw", "after", "after_long", "sentence", "noun", "span",
                                  "sentence_index", "position"):
                     raise ValueError(f"{self.name}: rule {r['id']}: unknown scope {scope!r}")
                 self._cues.append((r["id"], scope, float(r.get("weight", 0.0)),
-                                   re.compile(expand(r["pattern"]))))
+                                   re.compile(expand(r["pattern"])),
+                                   tuple(str(t) for t in r.get("triggers") or ())))
             elif kind == "arm":
                 self._arm_conf[str(r["pattern"])] = conf
                 self._arm_conf[r["id"]] = conf
             else:
                 raise ValueError(f"{self.name}: rule {r['id']}: unknown type {kind!r}")
         self._arm_ids = {str(r["pattern"]): r["id"] for r in rules if r.get("type") == "arm"}
+        self._sets: list[list[ArmSizeMatch]] | None = None  # arm-size sets of the doc being processed
+        self._k_groups: int | None = None  # the number of arms it states (0: none)
 
     # -- headline candidates ------------------------------------------------------------------
 
     def _candidates(self, text: str, lower: str, ctx: DocContext,
                     numbers: list[Number]) -> list[Candidate]:
         out: list[Candidate] = []
+        # every person noun of the text, found in one pass; a number is a count of people only
+        # with one of them close after it (or a lead-in such as "a total of" / "n =" before it)
         for num in numbers:
             if not num.is_int or num.percent or num.signed or num.sci or not 2 <= num.value < 1e6:
                 continue
-            if num.end < len(text) and text[num.end:num.end + 1] in ("/", "-", "–") \
-                    and text[num.end + 1:num.end + 2].isdigit():
+            person_ahead = not PERSON_WORDS.isdisjoint(_WORD_SPLIT_RE.findall(lower, num.end, num.end + 90))
+            ahead = lower[num.end:num.end + 40]
+            verb_ahead = "were " in ahead[:30] or "was " in ahead[:30]
+            before = lower[max(0, num.start - 45):num.start]
+            eq_before = "=" in before[-8:] or ":" in before[-8:]
+            if not (person_ahead or verb_ahead or eq_before or any(w in before for w in _LEAD_WORDS)):
+                continue
+            if text[num.end:num.end + 1] in ("/", "-", "–") and text[num.end + 1:num.end + 2].isdigit():
                 continue  # "34/64", "18-65"
-            if re.match(r"\s?:\s?\d", text[num.end:num.end + 3]) or re.search(r"\d\s?:\s?$", text[max(0, num.start - 3):num.start]):
+            hyphen = _HYPHEN_WORD_AFTER_RE.match(lower, num.end)
+            if hyphen is not None and hyphen.group(1) not in PERSON_WORDS:
+                continue  # a compound modifier ("2-tablet dose"), not a count of people
+            if _RATIO_AFTER_RE.match(text, num.end) or \
+                    _RATIO_BEFORE_RE.search(text, max(0, num.start - 4), num.start):
                 continue  # a ratio ("randomized 2:1:1")
-            if num.start > 0 and (text[num.start - 1] in "/–" or re.search(r"\d\s?-\s?$", text[max(0, num.start - 3):num.start])):
+            if num.start > 0 and (text[num.start - 1] in "/–" or
+                                  _RANGE_DASH_BEFORE_RE.search(text, max(0, num.start - 3), num.start)):
                 continue  # the second number of a range or fraction
-            if 1900 <= num.value <= 2030 and not re.match(r"\s+(?:" + PERSON_NOUNS + r")\b", lower[num.end:num.end + 20]):
+            if 1900 <= num.value <= 2030 and not _YEAR_PERSON_RE.match(lower, num.end):
                 continue  # a calendar year
             cand: Candidate | None = None
-            for rule_id, rx, _conf in self._count:
-                m = rx.match(lower, num.end)
-                if m:
-                    cand = Candidate(num, num.start, m.end(), rule_id, m.group("noun"))
-                    break
-            if cand is None and (_UNIT_AFTER.match(lower, num.end) or _NON_PERSON_AFTER.match(lower, num.end)):
+            if person_ahead or verb_ahead:
+                for rule_id, rx, _conf in self._count:
+                    m = rx.match(lower, num.end)
+                    if m:
+                        cand = Candidate(num, num.start, m.end(), rule_id, m.group("noun") or None)
+                        break
+            if cand is None and (_UNIT_AFTER.match(lower, num.end)
+                                 or _NON_PERSON_AFTER.match(lower, num.end)):
                 continue
-            if cand is None:
+            if cand is None and eq_before:
                 for rule_id, rx, _conf in self._n_eq:
                     if rx.search(lower, max(0, num.start - 8), num.start):
                         if self._n_equals_is_total(lower, num.start):
                             cand = Candidate(num, num.start, num.end, rule_id, None)
                         break
-            if cand is None:
+            if cand is None and any(w in before for w in _LEAD_WORDS):
                 for rule_id, rx, _conf in self._lead:
                     if rx.search(lower, max(0, num.start - 45), num.start):
                         cand = Candidate(num, num.start, num.end, rule_id, None)
@@ -213,8 +298,10 @@ class SampleSizeExtractor(RuleComponent):
             out.append(cand)
         starts = [n.start for n in numbers]
         for i, cand in enumerate(out):
-            lo = out[i - 1].end if i > 0 else 0
-            hi = out[i + 1].start if i + 1 < len(out) else len(lower)
+            # the windows stop at the neighbouring counts (one may sit inside this one's span:
+            # "Thirty of 40 eligible subjects")
+            lo = max((c.end for c in out[:i] if c.end <= cand.start), default=0)
+            hi = min((c.start for c in out[i + 1:] if c.start >= cand.end), default=len(lower))
             nxt = next((s for s in starts if s >= cand.end), len(lower))
             self._score(cand, lower, ctx, lo, hi, nxt)
         return out
@@ -233,25 +320,38 @@ class SampleSizeExtractor(RuleComponent):
         # "patients ( n = 25 )", "patients with acute NP ( n = 72 )" — but not "patients were
         # randomised to receive oxaprozin ( n = 49 )"
         return len(m.group(1)) <= 30 and re.search(
-            r"\b(?:were|was|received?|receiving|randomi\w+|assigned|allocated|to|treated)\b", m.group(1)) is None
+            r"\b(?:were|was|received?|receiving|randomi\w+|assigned|allocated|to|"
+            r"treated)\b", m.group(1)) is None
 
     def _score(self, cand: Candidate, lower: str, ctx: DocContext, lo: int, hi: int,
                next_number: int) -> None:
         s_start, s_end = ctx.sentence_at(cand.start)
-        # cue windows stop at the neighbouring counts: their words describe them, not this one
-        before = lower[max(s_start, lo, cand.start - 90):cand.start]
+        # cue windows stop at the neighbouring counts: their words describe them, not this one; the
+        # "before" window also stops at the last comma or conjunction ("310 were screened and |150")
+        before_raw = lower[max(s_start, lo, cand.start - 90):cand.start]
+        cut = max(before_raw.rfind(", "), before_raw.rfind(" and "), before_raw.rfind(";"),
+                  before_raw.rfind(": "))
+        before = before_raw[cut + 2:] if cut >= 0 else before_raw
         after_long = lower[cand.end:max(cand.end, min(s_end, hi, cand.end + 80))]
         after = after_long[:max(0, next_number - cand.end)]
-        span = lower[cand.number.end:cand.end]
+        span = "" if cand.rule_id in self._no_span_cues else lower[cand.number.end:cand.end]
         position = cand.start / max(1, len(lower))
         sentence = lower[s_start:s_end]
         score = 0.0
         feats: dict[str, Any] = {"n": int(cand.number.value), "rule": cand.rule_id,
                                  "words": cand.number.words, "noun": cand.noun or "",
                                  "sentence_index": ctx.sentence_index(cand.start)}
-        for rule_id, scope, weight, rx in self._cues:
+        windows = {"before": before, "before_raw": before_raw, "after": after, "after_long": after_long,
+                   "span": span, "sentence": sentence}
+        for rule_id, scope, weight, rx, triggers in self._cues:
+            window = windows.get(scope)
+            if window is not None and triggers and not any(t in window for t in triggers):
+                feats[rule_id] = False
+                continue
             if scope == "before":
                 hit = rx.search(before) is not None
+            elif scope == "before_raw":
+                hit = rx.search(before_raw) is not None
             elif scope == "after":
                 hit = rx.search(after) is not None
             elif scope == "after_long":
@@ -285,28 +385,40 @@ class SampleSizeExtractor(RuleComponent):
         30 each", "23 PVP; 16 NaCl" adding up to the total). The kept set is the first one whose
         sizes add up to the headline sample size, else the first one in the text.
         """
-        k_groups = stated_group_count(lower)
-        counts = [n for n in numbers if self._count_like(text, lower, n, blocked)]
-        sets: list[list[ArmSizeMatch]] = []
-        sets += self._sets_equal_groups(text, lower, counts, k_groups)
-        sets += self._sets_n_equals(text, lower, ctx, counts)
-        sets += self._sets_allocation(text, lower, ctx, counts)
-        sets += self._sets_group_of(text, lower, counts)
-        sets += self._sets_sum_split(text, lower, ctx, counts, cands)
-        sets += self._sets_respectively(text, lower, counts)
+        if self._k_groups is None:
+            self._k_groups = (stated_group_count(lower)
+                              if ("groups" in lower or "arms" in lower or "cohorts" in lower) else 0)
+        k_groups = self._k_groups or None
+        if self._sets is None:
+            counts = [n for n in numbers if self._count_like(text, lower, n, blocked)]
+            sets: list[list[ArmSizeMatch]] = []
+            if len(counts) >= 2 and any(w in lower for w in _ARM_WORDS):
+                sets += self._sets_equal_groups(text, lower, counts, k_groups)
+                sets += self._sets_n_equals(text, lower, ctx, counts)
+                sets += self._sets_allocation(text, lower, ctx, counts)
+                sets += self._sets_group_of(text, lower, counts)
+                sets += self._sets_sum_split(text, lower, ctx, counts, cands)
+                sets += self._sets_respectively(text, lower, counts)
+            self._sets = sets  # the sets do not depend on the headline: built once per doc
+        sets = self._sets
         total = int(headline.number.value) if headline is not None else None
         good: list[list[ArmSizeMatch]] = []
         for arm_set in sets:
             if len(arm_set) < 2:
                 continue
-            if total is not None and any(a.n >= total for a in arm_set):
-                continue
+            # an arm cannot be bigger than the whole sample (but it may be the count that was
+            # wrongly taken as the whole sample: same offset)
+            if total is not None and headline is not None and \
+                    all(a.start != headline.start for a in arm_set) and any(
+                    a.n > total or a.n == total for a in arm_set):
+                continue  # (a set the headline belongs to says the headline is one arm)
             good.append(arm_set)
         if not good:
             return []
 
         def rank(arm_set: list[ArmSizeMatch]) -> tuple[int, int, int, int]:
-            adds_up = total is not None and sum(a.n for a in arm_set) == total
+            adds_up = total is not None and sum(a.n for a in arm_set) == total and \
+                all(a.start != headline.start for a in arm_set if headline is not None)
             right_k = k_groups is not None and len(arm_set) == k_groups
             rule_class = _ARM_RULE_CLASS.get(arm_set[0].rule_id.split(".")[-2], 1)
             return (rule_class, 0 if adds_up else 1, 0 if right_k else 1, arm_set[0].start)
@@ -318,19 +430,18 @@ class SampleSizeExtractor(RuleComponent):
     def _count_like(text: str, lower: str, n: Number, blocked: list[tuple[int, int]]) -> bool:
         if not n.is_int or n.percent or n.signed or n.sci or not 1 <= n.value < 1e6:
             return False
-        if 1900 <= n.value <= 2030:
+        if 1900 <= n.value <= 2030 or n.words and n.value < 2:
             return False
         if any(a <= n.start < b for a, b in blocked):
             return False  # inside a time point or a p-value
-        if _UNIT_AFTER.match(lower, n.end) and not re.match(r"\s*%?\s*\)", lower[n.end:n.end + 3]):
+        if _UNIT_AFTER.match(lower, n.end) and not _PCT_CLOSE_RE.match(lower, n.end):
             return False
-        if re.match(r"\s*(?:[-–]\s*)?(?:years?|yrs?)[\s-]+old", lower[n.end:n.end + 12]):
+        if _YEARS_OLD_RE.match(lower, n.end):
             return False
-        if re.search(r"(?:\d\s?[-–]|[<>≤≥=]|\bto)\s?$", lower[max(0, n.start - 4):n.start]) and \
-                not re.search(r"\bn\s*=\s*$", lower[max(0, n.start - 5):n.start]):
+        if _RANGE_BEFORE_RE.search(lower, max(0, n.start - 4), n.start) and \
+                not _N_EQ_BEFORE_RE.search(lower, max(0, n.start - 5), n.start):
             return False  # "0-10", "VAS > 2", "6 to 4": a range or a threshold
-        after = lower[n.end:n.end + 25]
-        return not re.match(r"\s*(?:mg|ml|mm|cm|kg|µg|mcg|g|%|[-–]\s*\d|/\s*\d|:\s*\d|\.\d)", after)
+        return not _NOT_COUNT_AFTER_RE.match(lower, n.end)
 
     def _set(self, name: str, items: list[tuple[Number, str | None]]) -> list[ArmSizeMatch]:
         rid = self._arm_ids.get(name, f"sample_size.arm.{name}.v1")
@@ -341,9 +452,13 @@ class SampleSizeExtractor(RuleComponent):
                            k_groups: int | None) -> list[list[ArmSizeMatch]]:
         """ "seven groups of 30 patients each", "30 patients in each group", "two (n = 30) groups"."""
         out: list[list[ArmSizeMatch]] = []
-        labels = _distinct_group_labels(text)
+        labels: list[str] | None = None
         for num in counts:
             before = lower[max(0, num.start - 45):num.start]
+            after = lower[num.end:num.end + 40]
+            if "group" not in before and "arm" not in before and "cohort" not in before and \
+                    "each" not in after and "per" not in after and "every" not in after:
+                continue
             g = _GROUPS_OF.search(before) or _K_N_GROUPS.search(before)
             k: int | None = None
             if g is not None and "groups_of" in self._arm_ids and (
@@ -356,7 +471,10 @@ class SampleSizeExtractor(RuleComponent):
                 rule = "each_group"
             if k is None or not 2 <= k <= 12:
                 continue
-            names: list[str | None] = list(labels) if len(labels) == k else [f"group {i + 1}" for i in range(k)]
+            if labels is None:
+                labels = _distinct_group_labels(text)
+            names: list[str | None] = (list(labels) if len(labels) == k
+                                       else [f"group {i + 1}" for i in range(k)])
             out.append(self._set(rule, [(num, names[i]) for i in range(k)]))
         return out
 
@@ -366,15 +484,19 @@ class SampleSizeExtractor(RuleComponent):
         if "n_equals_after_arm" not in self._arm_ids:
             return []
         found: list[tuple[Number, str | None]] = []
-        n_eq_re = re.compile(r"(?:[(\[]\s*|,\s*|;\s*|:\s*)?\bn\s*[=:]\s*$")
+        n_eq_re = _N_EQ_ARM_RE
         n_eq_sentences: dict[int, int] = {}
         for num in counts:
-            if n_eq_re.search(lower, max(0, num.start - 12), num.start):
+            near = lower[max(0, num.start - 6):num.start]
+            if ("=" in near or ":" in near) and n_eq_re.search(lower, max(0, num.start - 12), num.start):
                 i = ctx.sentence_index(num.start)
                 n_eq_sentences[i] = n_eq_sentences.get(i, 0) + 1
         for num in counts:
             before = lower[max(0, num.start - 40):num.start]
-            m_eq = n_eq_re.search(before)
+            near = before[-6:]
+            if "=" not in near and ":" not in near and "(" not in before and ";" not in before:
+                continue
+            m_eq = n_eq_re.search(before) if ("=" in near or ":" in near) else None
             name: str | None = None
             if m_eq:
                 pos = num.start - (len(before) - m_eq.start())
@@ -383,9 +505,13 @@ class SampleSizeExtractor(RuleComponent):
                     continue
                 inner = re.search(r"\(\s*([^()]{1,40}?)\s*[;,]\s*$", text[max(0, pos - 45):pos + 1])
                 name = inner.group(1) if inner else arm_name_before(text, pos)
+                if inner and re.match(r"\W*\d", name or ""):
+                    # "dipyridamole (200 mg b.i.d., n = 198)": a dose inside, the arm before it
+                    name = arm_name_before(text, max(0, pos - 45) + inner.start())
             else:
                 # "Group B (betamethasone; 37 pts)", "group ( 120 cases )"
-                m_par = re.search(r"(?:\(\s*([^()]{1,40}?)\s*;|\()\s*$", text[max(0, num.start - 45):num.start])
+                m_par = re.search(r"(?:\(\s*([^()]{1,40}?)\s*;|"
+                                  r"\()\s*$", text[max(0, num.start - 45):num.start])
                 if not (m_par and re.match(rf"\s*(?:{PERSON_NOUNS})\s*\)", lower[num.end:num.end + 20])):
                     continue
                 pos = num.start - len(m_par.group(0))
@@ -412,11 +538,16 @@ class SampleSizeExtractor(RuleComponent):
             return []
         found: list[tuple[Number, str | None]] = []
         for num in counts:
-            m = re.search(r"\b(?:group|arm|cohort)(?:\s+[a-z0-9]{1,3})?\s+(?:of|consisted\s+of|included|comprised|"
+            window = lower[max(0, num.start - 40):num.start]
+            if "group" not in window and "arm" not in window and "cohort" not in window:
+                continue
+            m = re.search(r"\b(?:group|arm|cohort)(?:\s+[a-z0-9]{1,3})?\s+(?:of|consisted\s+of|included|"
+                          r"comprised|"
                           r"contained|had|with)\s+$", lower[max(0, num.start - 40):num.start])
             if not m or not re.match(rf"\s*(?:[a-z]+\s+)?(?:{PERSON_NOUNS})\b", lower[num.end:num.end + 30]):
                 continue
-            verb = re.search(r"\s+(?:of|consisted\s+of|included|comprised|contained|had|with)\s+$", m.group(0))
+            verb = re.search(r"\s+(?:of|consisted\s+of|included|comprised|contained|had|"
+                             r"with)\s+$", m.group(0))
             assert verb is not None
             label_end = num.start - len(verb.group(0))
             found.append((num, arm_name_before(text, label_end)))
@@ -439,7 +570,8 @@ class SampleSizeExtractor(RuleComponent):
             tail = lower[m_in.end():m_in.end() + 50]
             verb = m_in.group(0)
             sent_i = ctx.sentence_index(num.start)
-            allocated = re.search(r"receiv|allocated|assigned|randomi|treated|given|underwent", verb) is not None
+            allocated = re.search(r"receiv|allocated|assigned|randomi|treated|given|"
+                                  r"underwent", verb) is not None
             if not allocated and verb.strip().endswith("to"):
                 s0, s1 = ctx.sentence_at(num.start)
                 allocated = re.search(r"randomi|assigned|allocated", lower[s0:num.start]) is not None
@@ -454,6 +586,8 @@ class SampleSizeExtractor(RuleComponent):
             if re.match(r"\s*\(\s*[\d.]+\s*%", lower[num.end:num.end + 12]) or \
                     re.match(r"\s*(?:out\s+)?of\s+\d", lower[num.end:num.end + 12]):
                 continue  # "8 (19.5%) in group 1": an outcome count
+            if _OUTCOME_LOCUS_RE.search(lower, max(0, num.start - 30), num.start):
+                continue  # "nausea occurred in 12 patients in the placebo group": an outcome count
             sentence = lower[slice(*ctx.sentence_at(num.start))]
             if not re.search(r"randomi|assign|allocat|divided|received|receiving|treated|enrol|includ|"
                              r"consist|compris|underwent|given|group|arm", sentence):
@@ -467,27 +601,21 @@ class SampleSizeExtractor(RuleComponent):
         """Counts in one sentence that add up to a total count: "39 subjects (23 PVP; 16 NaCl)"."""
         if "sum_split" not in self._arm_ids:
             return []
-        totals = sorted({int(c.number.value) for c in cands if c.score > -1.5}, reverse=True)
+        ranked = sorted((c for c in cands if c.score > -1.5), key=lambda c: -c.score)[:3]
+        totals = sorted({int(c.number.value) for c in ranked}, reverse=True)
         out: list[list[ArmSizeMatch]] = []
         by_sentence: dict[int, list[Number]] = {}
         for num in counts:
-            if re.search(r"[±]\s*$|\(\s*$", text[max(0, num.start - 3):num.start]) and \
-                    not re.match(r"\s*(?:[a-z]+\s+)?(?:" + PERSON_NOUNS + r")", lower[num.end:num.end + 30]) and \
-                    not re.match(r"\s+[A-Za-z]", text[num.end:num.end + 3]):
-                continue  # "(± 2)", "(12)": a spread or a footnote, not a group
-            if re.match(r"\s*(?:\(\s*[\d.]+\s*%\s*\)\s*)?(?:out\s+)?of\s+(?:the\s+)?\d", lower[num.end:num.end + 25]):
-                continue  # "39 of 41": a numerator
-            if re.match(r"[^.;]{0,40}?\b(?:had|developed|experienced|reported|achieved|showed|required|died|"
-                        r"complained|suffered|obtain\w*|failed|needed|noted|were\s+observed|were\s+followed|"
-                        r"occurred|withdr\w+|dropped|discontinued|excluded|lost)\b", lower[num.end:num.end + 60]):
-                continue  # an outcome or loss count
             by_sentence.setdefault(ctx.sentence_index(num.start), []).append(num)
-        for sent_i, sent_nums in by_sentence.items():
-            if len(sent_nums) < 2 or len(sent_nums) > 10:
+        for sent_nums_all in by_sentence.values():
+            if len(sent_nums_all) < 2:
                 continue
-            s_start, s_end = ctx.sentence_at(sent_nums[0].start)
-            if not re.search(r"randomi|assign|allocat|divid|group|arm\b|receiv|treated|versus|\bvs\b|"
-                             r"control|placebo|each|enrol|includ|consist|compris|;", lower[s_start:s_end]):
+            s_start, s_end = ctx.sentence_at(sent_nums_all[0].start)
+            sentence = lower[s_start:s_end]
+            if not any(w in sentence for w in _ALLOCATION_WORDS):
+                continue
+            sent_nums = [n for n in sent_nums_all if self._splittable(text, lower, n)]
+            if not 2 <= len(sent_nums) <= 10:
                 continue
             local = [int(n.value) for n in sent_nums]
             for total in [*totals, *sorted(set(local), reverse=True)]:
@@ -503,6 +631,16 @@ class SampleSizeExtractor(RuleComponent):
                     out.append(self._set("sum_split", items))
                     break
         return out
+
+    @staticmethod
+    def _splittable(text: str, lower: str, num: Number) -> bool:
+        """Can this count be one arm of a split (not a spread, a numerator or an outcome count)?"""
+        if _SPREAD_BEFORE_RE.search(text, max(0, num.start - 3), num.start) and \
+                not _PERSON_NEAR_AFTER_RE.match(lower, num.end) and not _LETTER_AFTER_RE.match(text, num.end):
+            return False  # "(± 2)", "(12)": a spread or a footnote, not a group
+        if _NUMERATOR_RE.match(lower, num.end):
+            return False  # "39 of 41": a numerator
+        return not _OUTCOME_COUNT_RE.match(lower, num.end, num.end + 60)  # an outcome or loss count
 
     def _sets_respectively(self, text: str, lower: str, counts: list[Number]) -> list[list[ArmSizeMatch]]:
         """ "54 and 59 patients were allocated to groups A and B, respectively"."""
@@ -532,8 +670,8 @@ class SampleSizeExtractor(RuleComponent):
     # -- component API -------------------------------------------------------------------------
 
     def match(self, doc: Doc) -> tuple[list[Candidate], list[ArmSizeMatch]]:
-        text = doc.text
-        lower = text.lower()
+        text = doc_text(doc)
+        lower = doc_lower(doc)
         ctx = DocContext(doc)
         numbers = numbers_from_doc(doc)
         cands = self._candidates(text, lower, ctx, numbers)
@@ -546,6 +684,8 @@ class SampleSizeExtractor(RuleComponent):
                 c.features["sum_of_arms"] = True
         blocked = [(c["start"], c["end"]) for c in (doc._.candidates or [])
                    if c.get("kind") in ("timepoint", "p_value")]
+        self._sets = None
+        self._k_groups = None
         best = max(cands, key=lambda c: (c.score, -c.start), default=None)
         arms = self._arm_sizes(text, lower, ctx, numbers, cands, best, blocked)
         arm_starts = {a.start for a in arms}
@@ -574,7 +714,7 @@ class SampleSizeExtractor(RuleComponent):
                 **ctx.provenance(c.number.start, c.number.end, producer=self.name,
                                  producer_id=c.rule_id, confidence=_logistic(c.score)),
                 "features": {**c.features, "score": round(c.score, 3)},
-                "accept": c.score > -1.5,
+                "accept": c.score > -1.5 and not c.features.get("is_arm"),
             })
         for a in arms:
             items.append({

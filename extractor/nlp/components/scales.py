@@ -19,7 +19,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
-from extractor.nlp.context import DocContext, add_candidates
+from extractor.nlp.context import DocContext, add_candidates, doc_lower, doc_mentions_pain, doc_text
 from extractor.nlp.lexicon import NON_PAIN_TARGET_LOWER_RE, PAIN_LOWER_RE, doc_about_pain
 from extractor.nlp.rules import Rule
 from extractor.records import SCALES
@@ -32,6 +32,21 @@ class ScaleMatch:
     scale: str
     rule_id: str
     confidence: float
+
+
+_REST_MOVEMENT_RE = re.compile(
+    r"[^.;]{0,15}?\b(?:at|on|during|with)\s+(?:rest|movement|mobili[sz]ation|cough\w*|walking|"
+    r"deep\s+breathing|swallowing|injection)\b")
+
+
+def _trigger_order(triggers: set[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """The triggers, each with the shorter triggers it contains, shortest first (so that the
+    check of "behavioural pain" is skipped whenever "pain" is absent)."""
+    ordered = sorted(triggers, key=lambda t: (len(t), t))
+    return [(t, tuple(u for u in ordered if len(u) < len(t) and u in t)) for t in ordered]
+
+
+_COORDINATION_RE = re.compile(r"\s*(?:,\s*)?(?:and|or|&|/|,)\s*(?:the\s+)?")
 
 
 class PainScaleMatcher(RuleComponent):
@@ -51,16 +66,39 @@ class PainScaleMatcher(RuleComponent):
                 raise ValueError(f"{self.name}: rule {r['id']}: a case 'i' pattern must be lower case")
             triggers = tuple(str(t) for t in r.get("triggers") or ())
             compiled.append((r, re.compile(pattern), lower, triggers))
-        self._compiled = compiled
+        # rules whose scale is a pain instrument by name (WOMAC, McGill Pain Questionnaire) count
+        # with no pain word around; with ``require_pain`` they are all that runs on an abstract
+        # without any pain word (the others could not be judged to be used for pain there)
+        any_context = [c for c in compiled if c[0].get("context", "pain") == "any"]
+        self._rule_sets = {
+            key: (rules_, _trigger_order({t for _, _, low, ts in rules_ if low for t in ts}),
+                  _trigger_order({t for _, _, low, ts in rules_ if not low for t in ts}))
+            for key, rules_ in (("all", compiled), ("any", any_context))
+        }
 
     def match(self, doc: Doc) -> list[ScaleMatch]:
-        text = doc.text
-        lower = text.lower()
+        no_pain = self.cfg.get("require_pain", True) and not doc_mentions_pain(doc)
+        compiled, lower_triggers, exact_triggers = self._rule_sets["any" if no_pain else "all"]
+        text = doc_text(doc)
+        lower = doc_lower(doc)
         found: list[tuple[ScaleMatch, Rule]] = []
         taken: list[tuple[int, int]] = []
-        for r, rx, is_lower, triggers in self._compiled:  # file order = priority
+        # every distinct trigger is checked once per document
+        present: set[str] = set()
+        for triggers, subject in ((lower_triggers, lower), (exact_triggers, text)):
+            for t, inner in triggers:
+                # a trigger containing another one cannot be there when that one is not
+                if (not inner or present.issuperset(inner)) and t in subject:
+                    present.add(t)
+        if not present:
+            return []
+        lazy: list[tuple[Rule, re.Pattern[str], bool, tuple[str, ...]]] = []
+        for r, rx, is_lower, triggers in compiled:  # file order = priority
             subject = lower if is_lower else text
-            if triggers and not any(t in subject for t in triggers):
+            if triggers and present.isdisjoint(triggers):
+                continue
+            if r.get("weak") or r.get("fallback"):
+                lazy.append((r, rx, is_lower, triggers))  # only needed when nothing else counts
                 continue
             for m in rx.finditer(subject):
                 s, e = m.start(), m.end()
@@ -69,37 +107,76 @@ class PainScaleMatcher(RuleComponent):
                 taken.append((s, e))
                 found.append((ScaleMatch(s, e, str(r["label"]), str(r["id"]),
                                          float(r.get("confidence", 0.9))), r))
+        ctx = DocContext(doc)
+        strong = self._judge(found, lower, ctx)
+        counted = {sm.scale for sm, r, ok in strong if ok}
+        if counted:
+            return [sm for sm, r, ok in strong if sm.scale in counted]
+        for r, rx, is_lower, _ in lazy:
+            subject = lower if is_lower else text
+            for m in rx.finditer(subject):
+                s, e = m.start(), m.end()
+                if s == e or any(a < e and s < b for a, b in taken):
+                    continue
+                taken.append((s, e))
+                found.append((ScaleMatch(s, e, str(r["label"]), str(r["id"]),
+                                         float(r.get("confidence", 0.9))), r))
+        judged = self._judge(found, lower, ctx)
+        weak = [sm for sm, r, ok in judged if r.get("weak") and ok]
+        return weak or [sm for sm, r, ok in judged if r.get("fallback") and ok]
+
+    def _judge(self, found: list[tuple[ScaleMatch, Rule]], lower: str,
+               ctx: DocContext) -> list[tuple[ScaleMatch, Rule, bool]]:
+        """Each mention with whether it is used for pain (``context`` of its rule)."""
         if not found:
             return []
         found.sort(key=lambda x: x[0].start)
-        ctx = DocContext(doc)
         judged: list[tuple[ScaleMatch, Rule, bool]] = []
         for sm, r in found:
             context = r.get("context", "pain")
             if context == "pain_near":
                 ok = PAIN_LOWER_RE.search(lower, max(0, sm.start - 60), sm.end + 20) is not None
             elif context == "pain":
-                s, e = ctx.sentence_at(sm.start)
-                if PAIN_LOWER_RE.search(lower, s, e) is not None:
-                    ok = True
-                else:
-                    # no pain word here: still a pain scale in an abstract about pain, unless
-                    # the scale is said to measure something else
-                    ok = (doc_about_pain(lower) and
-                          NON_PAIN_TARGET_LOWER_RE.search(lower, s, e) is None)
+                ok = self._pain_use(lower, ctx, sm)
             else:
                 ok = True
             judged.append((sm, r, ok))
-        # a scale counts when any of its (non-weak, non-fallback) mentions is in a pain context
-        counted = {sm.scale for sm, r, ok in judged if ok and not r.get("weak") and not r.get("fallback")}
-        keep = [sm for sm, r, ok in judged
-                if sm.scale in counted and not r.get("weak") and not r.get("fallback")]
-        if not counted:
-            weak = [sm for sm, r, ok in judged if r.get("weak") and ok]
-            keep = weak or [sm for sm, r, ok in judged if r.get("fallback") and ok]
-        return keep
+        return judged
+
+    @staticmethod
+    def _pain_use(lower: str, ctx: DocContext, sm: ScaleMatch) -> bool:
+        """Does this mention measure pain? The nearest of a pain word and another target (nausea,
+        anxiety, satisfaction, quality of life...) within its sentence decides; with neither in
+        the sentence, a scale counts in an abstract that talks about pain."""
+        s, e = ctx.sentence_at(sm.start)
+        if "pain" in lower[sm.start:sm.end] or _REST_MOVEMENT_RE.match(lower, sm.end, min(e, sm.end + 40)):
+            return True  # "visual analogue pain scale", "VAS scores at rest and on coughing"
+
+        def nearest(rx: re.Pattern[str]) -> tuple[int, int, int] | None:
+            best: tuple[int, int, int] | None = None
+            for m in rx.finditer(lower, s, e):
+                if sm.start <= m.start() < sm.end:
+                    continue  # a word inside the mention itself ("visual analogue discomfort scale")
+                d = sm.start - m.end() if m.end() <= sm.start else m.start() - sm.end
+                if best is None or d < best[0]:
+                    best = (d, m.start(), m.end())
+            return best
+
+        pain = nearest(PAIN_LOWER_RE)
+        other = nearest(NON_PAIN_TARGET_LOWER_RE)
+        if pain is not None:
+            if other is None or pain[0] <= other[0] or pain[0] <= 25:
+                return True
+            # "pain and itching were scored on a VAS": both targets of one scale
+            a, b = (pain, other) if pain[1] < other[1] else (other, pain)
+            return _COORDINATION_RE.fullmatch(lower, a[2], b[1]) is not None
+        if other is not None:
+            return False
+        return doc_about_pain(lower, 1)
 
     def set_annotations(self, doc: Doc, matches: list[ScaleMatch]) -> None:
+        if not matches:
+            return
         ctx = DocContext(doc)
         items: list[dict[str, Any]] = [{
             "kind": "scale", "scale": m.scale,
@@ -118,11 +195,13 @@ class PainScaleMatcher(RuleComponent):
     requires=["token.is_sent_start"],
     default_config={
         "span_key": "extractor.scales",
+        "require_pain": True,
         "scorer": {"@scorers": "extractor.spans_scorer.v1", "span_key": "extractor.scales"},
     },
     default_score_weights={"spans_extractor.scales_f": 1.0},
 )
-def make_pain_scales(nlp: Language, name: str, span_key: str,
+def make_pain_scales(nlp: Language, name: str, span_key: str, require_pain: bool,
                      scorer: Scorer | None) -> PainScaleMatcher:
-    """Pain-scale mentions (rules in ``patterns/scales.jsonl``)."""
-    return PainScaleMatcher(nlp, name, span_key=span_key, scorer=scorer)
+    """Pain-scale mentions (rules in ``patterns/scales.jsonl``); with ``require_pain`` only the
+    rules with ``"context": "any"`` run on an abstract without any pain word."""
+    return PainScaleMatcher(nlp, name, span_key=span_key, scorer=scorer, require_pain=require_pain)

@@ -16,7 +16,7 @@ from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
 from extractor.nlp.components.numbers import numbers_from_doc
-from extractor.nlp.context import DocContext, add_candidates
+from extractor.nlp.context import DocContext, add_candidates, doc_mentions_pain
 from extractor.nlp.rules import Rule
 from extractor.nlp.scores import ScaleInfo, ScoreFinder, ScoreValue, TimeInfo, finalize
 
@@ -29,16 +29,20 @@ class ScoreExtractor(RuleComponent):
 
     def match(self, doc: Doc) -> list[ScoreValue]:
         ctx = DocContext(doc)
+        if self.cfg.get("require_pain", True) and not doc_mentions_pain(doc):
+            return []
         cands = doc._.candidates or []
         blocked = [(c["start"], c["end"]) for c in cands if c.get("kind") in ("p_value", "timepoint")]
         timepoints = [TimeInfo(c["start"], c["end"], c["timepoint"], c.get("days"), c.get("group", -1),
                                c.get("tp_kind", "")) for c in cands if c.get("kind") == "timepoint"]
         scales = [ScaleInfo(c["start"], c["end"], c["scale"]) for c in cands if c.get("kind") == "scale"]
-        values = self._finder.find(doc.text, ctx.sentences(), numbers_from_doc(doc), blocked,
+        values = self._finder.find(ctx.text, ctx.sentences(), numbers_from_doc(doc), blocked,
                                    timepoints, scales)
         return finalize(values)
 
     def set_annotations(self, doc: Doc, matches: list[ScoreValue]) -> None:
+        if not matches:
+            return
         ctx = DocContext(doc)
         items: list[dict[str, Any]] = []
         for v in matches:
@@ -64,10 +68,12 @@ class ScoreExtractor(RuleComponent):
     requires=["doc._.numbers", "doc._.candidates", "token.is_sent_start"],
     default_config={
         "span_key": "extractor.scores",
+        "require_pain": True,
         "scorer": {"@scorers": "extractor.spans_scorer.v1", "span_key": "extractor.scores"},
     },
     default_score_weights={"spans_extractor.scores_f": 1.0},
 )
-def make_scores(nlp: Language, name: str, span_key: str, scorer: Scorer | None) -> ScoreExtractor:
+def make_scores(nlp: Language, name: str, span_key: str, require_pain: bool,
+                scorer: Scorer | None) -> ScoreExtractor:
     """Pain-score values (rules in ``patterns/scores.jsonl`` and :mod:`extractor.nlp.scores`)."""
-    return ScoreExtractor(nlp, name, span_key=span_key, scorer=scorer)
+    return ScoreExtractor(nlp, name, span_key=span_key, scorer=scorer, require_pain=require_pain)

@@ -8,6 +8,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer
+from extractor.nlp.context import doc_text
 from extractor.nlp.segment import sentence_starts
 
 
@@ -17,7 +18,7 @@ class SentenceSegmenter(RuleComponent):
     def match(self, doc: Doc) -> list[int]:
         if len(doc) == 0:
             return []
-        starts = sentence_starts(doc.text)
+        starts = sentence_starts(doc_text(doc))
         if not starts:
             return [0]
         idx = doc.to_array(IDX).astype(np.int64)

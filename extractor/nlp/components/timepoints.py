@@ -14,15 +14,21 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
-from extractor.nlp.context import DocContext, add_candidates
+from extractor.nlp.context import DocContext, add_candidates, doc_lower, doc_mentions_pain, doc_text
 from extractor.nlp.timepoints import TimePoint, find_timepoints
 
 
 class TimepointExtractor(RuleComponent):
     def match(self, doc: Doc) -> list[TimePoint]:
-        return find_timepoints(doc.text)
+        text = doc_text(doc)
+        lower = doc_lower(doc)
+        if self.cfg.get("require_pain", True) and not doc_mentions_pain(doc):
+            return []  # time points are only read for pain scores and proportions
+        return find_timepoints(text, lower)
 
     def set_annotations(self, doc: Doc, matches: list[TimePoint]) -> None:
+        if not matches:
+            return
         ctx = DocContext(doc)
         items: list[dict[str, Any]] = [{
             "kind": "timepoint", "timepoint": t.text, "days": t.days, "group": t.group,
@@ -42,13 +48,14 @@ class TimepointExtractor(RuleComponent):
     requires=["token.is_sent_start"],
     default_config={
         "span_key": "extractor.timepoints",
+        "require_pain": True,
         "scorer": {"@scorers": "extractor.spans_scorer.v1", "span_key": "extractor.timepoints"},
     },
     default_score_weights={"spans_extractor.timepoints_f": 0.0},
 )
-def make_timepoints(nlp: Language, name: str, span_key: str,
+def make_timepoints(nlp: Language, name: str, span_key: str, require_pain: bool,
                     scorer: Scorer | None) -> TimepointExtractor:
     """Time points ("baseline", "24 h", "week 12", "at 1, 4 and 8 weeks") with days."""
-    component = TimepointExtractor(nlp, name, span_key=span_key, scorer=scorer)
+    component = TimepointExtractor(nlp, name, span_key=span_key, scorer=scorer, require_pain=require_pain)
     component.set_rules([])
     return component

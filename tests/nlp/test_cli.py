@@ -1,0 +1,116 @@
+"""`extractor extract` and `extractor evaluate`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from extractor.cli import main
+from extractor.io import read_records
+
+ABSTRACT = ("Title\nForty patients were randomized. The VAS pain score fell from 6.1 ± 1.2 at baseline "
+            "to 2.4 ± 1.1 at 6 weeks (p < 0.001).")
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write_input(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_extract_writes_every_format(tmp_path: Path, suffix: str, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write_input(tmp_path / "in.jsonl", [json.dumps({"id": "pmid:1", "text": ABSTRACT}),
+                                              json.dumps({"id": "pmid:2", "text": "No data."})])
+    out = tmp_path / f"out{suffix}"
+    code, _, err = run_cli(["extract", str(src), "--out", str(out), "--no-progress"], capsys)
+    assert code == 0, err
+    assert "records 2" in err and "bad lines 0" in err
+    records = list(read_records(out))
+    assert [r.id for r in records] == ["pmid:1", "pmid:2"]
+    first = records[0]
+    assert first.sample_size is not None and first.sample_size.n == 40
+    assert [s.value for s in first.scores] == [6.1, 2.4]
+    first.check_offsets(ABSTRACT)
+
+
+def test_extract_reports_bad_lines_and_goes_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write_input(tmp_path / "in.jsonl", [
+        json.dumps({"id": "a", "text": ABSTRACT}),
+        "{not json",
+        json.dumps({"text": "no id"}),
+        json.dumps({"id": "b", "text": ABSTRACT}),
+    ])
+    out = tmp_path / "out.jsonl"
+    code, _, err = run_cli(["extract", str(src), "--out", str(out), "--no-progress"], capsys)
+    assert code != 0
+    assert f"{src}:2" in err and f"{src}:3" in err
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a", "b"]
+
+
+def test_extract_rejects_unknown_output_and_missing_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = write_input(tmp_path / "in.jsonl", [json.dumps({"id": "a", "text": ABSTRACT})])
+    code, _, err = run_cli(["extract", str(src), "--out", str(tmp_path / "out.xml")], capsys)
+    assert code == 2 and "unknown output type" in err
+    missing = tmp_path / "missing.jsonl"
+    code, _, err = run_cli(["extract", str(missing), "--out", str(tmp_path / "o.jsonl")], capsys)
+    assert code == 2 and "no such file" in err
+
+
+def test_extract_with_a_saved_model_and_two_processes(tmp_path: Path, nlp: object,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    nlp.to_disk(tmp_path / "model")  # type: ignore[attr-defined]
+    src = write_input(tmp_path / "in.jsonl", [json.dumps({"id": str(i), "text": ABSTRACT}) for i in range(5)])
+    out = tmp_path / "out.jsonl"
+    code, _, err = run_cli(["extract", str(src), "--out", str(out), "--model", str(tmp_path / "model"),
+                            "--n-process", "2", "--batch-size", "2", "--no-progress"], capsys)
+    assert code == 0, err
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["0", "1", "2", "3", "4"]
+
+
+def test_evaluate_prints_the_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    gold = write_input(tmp_path / "gold.jsonl", [json.dumps({
+        "id": "a", "sample_size": 40, "arm_sizes": [], "scales": ["VAS"],
+        "scores": [{"value": 6.1, "stat": "mean", "spread": "sd", "spread_values": [1.2], "days": 0}],
+        "proportions": [], "p_values": [{"op": "<", "value": 0.001}]})])
+    src = write_input(tmp_path / "in.jsonl", [json.dumps({"id": "a", "text": ABSTRACT})])
+    pred = tmp_path / "pred.jsonl"
+    assert run_cli(["extract", str(src), "--out", str(pred), "--no-progress"], capsys)[0] == 0
+    code, out, _ = run_cli(["evaluate", str(gold), str(pred)], capsys)
+    assert code == 0
+    assert "sample_size accuracy: 1.000" in out
+    lines = {line.split()[0]: line.split() for line in out.splitlines()[3:]}
+    assert lines["p_values"][1:4] == ["1.000", "1.000", "1.000"]
+    assert lines["scores"][2] == "1.000" and lines["scores"][1] == "0.500"  # 1 of 2 predicted is gold
+    code, out, _ = run_cli(["evaluate", str(gold), str(pred), "--json"], capsys)
+    assert json.loads(out)["sample_size_accuracy"] == 1.0
+
+
+@pytest.mark.shared
+def test_evaluate_agrees_with_the_painbench_scorer(shared: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Our scoring reimplementation gives the same numbers as ../shared/painbench/score.py."""
+    pred = tmp_path / "pred.jsonl"
+    code, _, err = run_cli(["extract", str(shared / "painbench" / "pool.jsonl"), "--out", str(pred),
+                            "--no-progress"], capsys)
+    assert code == 0, err
+    gold = shared / "painbench" / "dev.jsonl"
+    code, ours, _ = run_cli(["evaluate", str(gold), str(pred), "--json"], capsys)
+    theirs = subprocess.run([sys.executable, str(shared / "painbench" / "score.py"), str(gold), str(pred),
+                             "--json"], capture_output=True, text=True, check=True).stdout
+    assert json.loads(ours) == json.loads(theirs)

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+Values = Callable[[str, str], list[dict[str, Any]]]
+
+
+
+def pvals(values: Values, text: str) -> list[tuple[str, float]]:
+    return [(e["op"], e["value"]) for e in values(text, "p_value")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Pain fell (p<.001).", [("<", 0.001)]),
+    ("Pain fell (P = 0,03).", [("=", 0.03)]),
+    ("Pain fell (p\u2009=\u20090.004).", [("=", 0.004)]),
+    ("Pain fell (P≤0.05) and (p ≥ 0.2).", [("<=", 0.05), (">=", 0.2)]),
+    ("Pain fell (P < or = 0.02).", [("<=", 0.02)]),
+    ("Pain fell (P less than 0.01).", [("<", 0.01)]),
+    ("Pain fell (p-value of 0.04).", [("=", 0.04)]),
+    ("Pain fell (P value = .02).", [("=", 0.02)]),
+    ("A trend was seen (P for trend = 0.03).", [("=", 0.03)]),
+    ("Pain fell (p < 1 × 10-5).", [("<", 1e-5)]),
+    ("Pain fell (P<10(-4)).", [("<", 1e-4)]),
+    ("Pain was lower at 1 and 4 hours (P≤0.001 and 0.026).", [("<=", 0.001), ("=", 0.026)]),
+    ("Scores differed (P < 0.05 and < 0.01, respectively).", [("<", 0.05), ("<", 0.01)]),
+    ("Both doses were better (all P < 0.05).", [("<", 0.05)]),
+    ("No change (p = NS).", []),
+    ("Statistical significance was set at P < 0.05.", []),
+    ("P < 0.05 was considered statistically significant.", []),
+    ("A p value of less than 0.05 was regarded as significant.", []),
+    ("Group P received saline and P. aeruginosa grew.", []),
+    ("Pain (p = 0.000) fell.", [("=", 0.0)]),
+])
+def test_p_value_styles(values: Values, text: str, expected: list[tuple[str, float]]) -> None:
+    assert pvals(values, text) == expected
+
+
+def test_provenance_of_p_values(values: Values) -> None:
+    text = "Title\nThe VAS score fell (p < 0.001)."
+    (e,) = values(text, "p_value")
+    assert e["evidence"] == "p < 0.001"
+    assert e["producer"] == "extractor_p_values"
+    assert e["producer_id"].startswith("p_value.") and e["source"] == "rule"
+    assert 0 < e["confidence"] <= 1
+    assert e["sentence"] == "The VAS score fell (p < 0.001)."

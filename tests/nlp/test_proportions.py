@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+Values = Callable[[str, str], list[dict[str, Any]]]
+
+
+def props(values: Values, text: str) -> list[tuple[Any, Any, Any]]:
+    return [(p["events"], p["total"], p["percent"]) for p in values(text, "proportion")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Twenty-one patients (21/40; 52.5%) were pain-free at 6 months.", [(21, 40, 52.5)]),
+    ("Complete pain relief was reported by 18 (45%) of 40 patients.", [(18, 40, 45)]),
+    ("Rescue analgesia was required in 12 of 30 patients in the placebo group.", [(12, 30, None)]),
+    ("More patients were pain-free with the block (44% vs 17%).", [(None, None, 44), (None, None, 17)]),
+    ("Sixty percent of patients reported moderate or severe pain at 24 hours.", [(None, None, 60)]),
+])
+def test_responder_proportions(values: Values, text: str, expected: list[tuple[Any, Any, Any]]) -> None:
+    assert props(values, text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Pain decreased by 40% in the treatment group.",            # a change of a score
+    "Wound infection occurred in 5 of 40 patients (12.5%).",     # not a pain outcome
+    "We used 0.5% bupivacaine for the pain block.",              # a concentration
+    "Pain relief was better (95% CI 1.2 to 3.4).",               # a confidence level
+])
+def test_not_proportions(values: Values, text: str) -> None:
+    assert props(values, text) == []
+
+
+def test_percent_change_of_pain_is_a_score(values: Values) -> None:
+    (s,) = values("Pain scores were reduced by 40% in the treatment group.", "score")
+    assert s["value"] == 40 and s["stat"] == "other"
+
+
+def test_response_rate_counts_in_an_abstract_about_pain(values: Values) -> None:
+    about_pain = ("Radiotherapy for painful bone metastases. Pain was scored daily; pain relief and pain "
+                  "flare were recorded by the pain nurse. ")
+    result = "The number of responders was 21 (78%) in the single-fraction group."
+    assert props(values, about_pain + result) == [(21, None, 78)]
+    # the same sentence in an abstract that barely mentions pain is not read as a pain outcome
+    assert props(values, "Tumour control after radiotherapy for pain. " + result) == []

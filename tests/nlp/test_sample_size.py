@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+Values = Callable[[str, str], list[dict[str, Any]]]
+
+
+def headline(values: Values, text: str) -> int | None:
+    found = values(text, "sample_size")
+    assert len(found) <= 1
+    return found[0]["n"] if found else None
+
+
+def arms(values: Values, text: str) -> list[int]:
+    return sorted(a["n"] for a in values(text, "arm_size"))
+
+
+@pytest.mark.parametrize(("text", "n"), [
+    ("Methods: Eighty-four women were randomized to acupuncture or sham.", 84),
+    ("A total of 212 patients were enrolled and 190 completed the study.", 212),
+    ("Of 340 patients screened, 120 were randomly assigned to two groups.", 120),
+    ("We studied 46 consecutive adult patients undergoing knee surgery.", 46),
+    ("RESULTS: Thirty of 40 eligible subjects participated in the trial.", 30),
+    # planned numbers are not the sample
+    ("The trial was designed to enroll 184 patients. In all, 93 patients were randomized.", 93),
+    ("We calculated that 53 patients were needed. Fifty-two patients were included.", 52),
+    ("Ninety-five women were approached; 81 (85.3%) consented and were randomised.", 81),
+    # studies, factorial designs and compound modifiers are not counts of people
+    ("DESIGN Two randomized controlled trials PARTICIPANTS Adults with knee pain.", None),
+    ("We conducted a 2 × 2 factorial, randomized pilot trial of 100 female patients.", 100),
+    ("After the first 2-tablet dose, patients took 2.5 more tablets on average.", None),
+    ("Seventy ASA I-II patients scheduled for surgery were included.", 70),
+    ("Patients with chronic neck pain (n = 58) were randomized.", 58),
+    ("One hundred and twelve volunteers took part; 9 withdrew.", 112),
+    ("A total of 15 studies involving 1,204 patients were pooled.", 1204),
+    ("Twenty tumours in 12 patients were ablated.", 12),
+    ("Twenty-five patients were treated.", 25),
+    ("The results are reported.", None),
+])
+def test_headline_sample_size(values: Values, text: str, n: int | None) -> None:
+    assert headline(values, text) == n
+
+
+def test_randomized_beats_screened_and_analysed(values: Values) -> None:
+    text = ("Methods: 310 patients were screened for eligibility. 150 patients were randomized. "
+            "Results: 141 patients completed the trial and were analysed.")
+    assert headline(values, text) == 150
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Sixty patients were randomized to lidocaine (n = 30) or saline (n = 30).", [30, 30]),
+    ("A total of 90 women were divided into three groups of 30 patients each.", [30, 30, 30]),
+    ("Of 102 patients, 52 were randomized to the block group and 50 to the control group.", [50, 52]),
+    ("Forty-eight patients were enrolled (25 in group A; 23 in group B).", [23, 25]),
+    ("Group I (n = 21) received ropivacaine. Group II (n = 20) received saline.", [20, 21]),
+    # arms named by a drug with its dose, or with the dose inside the bracket
+    ("Patients received gabapentin 300 mg/day (n = 37) or pregabalin 75 mg twice daily (n = 38).",
+     [37, 38]),
+    ("Patients were randomized to celecoxib (200 mg b.i.d., n=98) or placebo (n=102).", [98, 102]),
+])
+def test_arm_sizes(values: Values, text: str, expected: list[int]) -> None:
+    assert arms(values, text) == expected
+
+
+def test_outcome_counts_are_not_arms(values: Values) -> None:
+    text = ("Eighty patients were randomized. Nausea occurred in 12 patients in the placebo group "
+            "and 4 patients in the ondansetron group.")
+    assert arms(values, text) == []
+
+
+def test_candidates_expose_features(nlp: Any) -> None:
+    doc = nlp("Methods: 310 patients were screened and 150 patients were randomized.")
+    cands = [c for c in doc._.candidates if c["kind"] == "sample_size"]
+    assert [c["n"] for c in cands] == [310, 150]
+    for c in cands:
+        assert isinstance(c["features"], dict) and "score" in c["features"]
+        assert all(isinstance(v, (str, int, float, bool)) or v is None for v in c["features"].values())
+    assert [e["n"] for e in doc._.extractions if e["kind"] == "sample_size"] == [150]
+
+
+def test_a_headline_that_is_one_arm_gives_way_to_the_arms(values: Values) -> None:
+    # no total is stated: the arm sizes are not added up, and neither arm is the sample size
+    text = "Patients were randomized to receive celecoxib (n = 98) or placebo (n = 102) for 12 weeks."
+    assert arms(values, text) == [98, 102]
+    assert headline(values, text) is None

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+Values = Callable[[str, str], list[dict[str, Any]]]
+
+
+def scores(values: Values, text: str) -> list[tuple[Any, ...]]:
+    return [(s["value"], s["stat"], s["spread"], tuple(s["spread_values"]), s["days"])
+            for s in values(text, "score")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # mean ± SD, with the "+/-" and glued forms
+    ("The VAS pain score was 6.8 ± 2.2 at baseline.", [(6.8, "mean", "sd", (2.2,), 0)]),
+    ("Pain scores were 5.3+/-1.2 in the block group.", [(5.3, "mean", "sd", (1.2,), None)]),
+    # mean (SD) and an SE label
+    ("The mean (SD) pain score was 4.1 (1.9).", [(4.1, "mean", "sd", (1.9,), None)]),
+    ("Mean pain intensity was 3.2 (SE 0.4).", [(3.2, "mean", "se", (0.4,), None)]),
+    # median (IQR) and median [range]
+    ("Median pain scores were 3 (IQR 1-5) in group A.", [(3, "median", "iqr", (1, 5), None)]),
+    ("The median NRS pain score was 2 [range, 0-7].", [(2, "median", "range", (0, 7), None)]),
+    # 95% CI and a between-group difference
+    ("The mean difference in pain was -1.4 (95% CI -2.1 to -0.7).",
+     [(-1.4, "mean_difference", "ci95", (-2.1, -0.7), None)]),
+    ("Pain decreased by 2.3 points (95% CI, 1.1 to 3.5) at 12 weeks.",
+     [(2.3, "mean_change", "ci95", (1.1, 3.5), 84)]),
+])
+def test_value_statistic_and_spread(values: Values, text: str, expected: list[tuple[Any, ...]]) -> None:
+    assert scores(values, text) == expected
+
+
+def test_respectively_list_expands_in_order_with_time_points(values: Values) -> None:
+    text = ("Pain scores (VAS) in the ketamine group at 2, 6, 12 and 24 hours were 4.2 ± 1.1, "
+            "3.6 ± 1.0, 2.8 ± 0.9 and 1.9 ± 0.7, respectively.")
+    got = scores(values, text)
+    assert [g[0] for g in got] == [4.2, 3.6, 2.8, 1.9]
+    assert [g[4] for g in got] == pytest.approx([2 / 24, 6 / 24, 12 / 24, 1.0])
+
+
+def test_from_to_gives_baseline_and_follow_up(values: Values) -> None:
+    text = "The mean VAS pain score decreased from 7.1 ± 1.3 at baseline to 2.9 ± 1.6 at 4 weeks."
+    got = scores(values, text)
+    assert got == [(7.1, "mean", "sd", (1.3,), 0), (2.9, "mean", "sd", (1.6,), 28)]
+
+
+def test_comparison_of_two_arms(values: Values) -> None:
+    text = "Pain scores were lower with the block than with placebo (VAS 2.1 vs 4.3; p = 0.01)."
+    assert [g[0] for g in scores(values, text)] == [2.1, 4.3]
+
+
+def test_other_outcomes_are_not_pain_scores(values: Values) -> None:
+    text = ("Pain scores were similar (p = 0.4). Morphine consumption was 12.4 ± 3.1 mg versus "
+            "18.2 ± 4.0 mg, and the duration of surgery was 65 ± 12 min.")
+    assert scores(values, text) == []
+
+
+def test_no_pain_no_scores(values: Values) -> None:
+    assert scores(values, "Blood pressure fell from 150 ± 10 to 130 ± 12 mmHg.") == []
+
+
+def test_score_fields_are_complete(values: Values) -> None:
+    text = "At 24 h the mean NRS pain score was 3.4 ± 1.2 in the ketorolac group."
+    (s,) = values(text, "score")
+    assert s["scale"] == "NRS" and s["timepoint"] == "24 h" and s["days"] == 1
+    assert s["arm"] and "ketorolac" in s["arm"]
+    assert s["producer"] == "extractor_scores" and s["producer_id"].startswith("score.")
+
+
+def test_negative_value_is_a_change(values: Values) -> None:
+    text = "Over 72 hours the mean pain score (NRS) changed by a mean of -0.69 ± 0.97 with the patch."
+    got = scores(values, text)
+    assert [(g[0], g[1]) for g in got] == [(-0.69, "mean_change")]
+
+
+def test_statistic_named_by_the_subject_far_before_the_bracket(values: Values) -> None:
+    text = ("Median pain scores on the numerical rating scale were lower in the block group than in "
+            "the infiltration group at 10 minutes (0 vs 2; P = .04).")
+    assert [(g[0], g[1]) for g in scores(values, text)] == [(0, "median"), (2, "median")]
+
+
+def test_time_point_numbers_do_not_hide_a_change(values: Values) -> None:
+    text = ("Patients reported an improvement in VAS pain scores from baseline at 16 and 32 weeks of "
+            "17.9 ± 11.6 and 24.8 ± 10.5 points.")
+    got = scores(values, text)
+    assert [(g[0], g[1], g[4]) for g in got] == [(17.9, "mean_change", 112), (24.8, "mean_change", 224)]
+
+
+def test_acronym_defined_for_a_pain_condition_is_a_pain_cue(values: Values) -> None:
+    text = ("We studied chronic tension-type headache (CTTH). After treatment the CTTH score was "
+            "lower with needling than with acupuncture (2.38 ± 1.22 vs 4.16 ± 2.54, P < 0.01).")
+    assert [g[0] for g in scores(values, text)] == [2.38, 4.16]
+
+
+def test_average_point_change_is_a_value_but_a_bare_point_change_is_a_threshold(values: Values) -> None:
+    got = scores(values, "VAS pain scores showed an average 2.5-point decrease 60 minutes after injection.")
+    assert [(g[0], g[1]) for g in got] == [(2.5, "mean_change")]
+    assert scores(values, "In pain scores, a 2-point change was deemed clinically important.") == []

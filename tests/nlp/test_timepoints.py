@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+
+from extractor.nlp.timepoints import find_timepoints, unit_days
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("at baseline", [("baseline", 0.0)]),
+    ("before the intervention", [("before the intervention", 0.0)]),
+    ("at 24 h", [("24 h", 1.0)]),
+    ("at 24h", [("24h", 1.0)]),
+    ("after 30 minutes", [("30 minutes", 1 / 48)]),
+    ("at week 12", [("week 12", 84.0)]),
+    ("on day 15", [("day 15", 15.0)]),
+    ("at 1 month", [("1 month", 30.0)]),
+    ("after six weeks", [("six weeks", 42.0)]),
+    ("after one year", [("one year", 365.0)]),
+    ("by the fourth week", [("the fourth week", 28.0)]),
+    ("at the last follow-up", [("the last follow-up", None)]),
+    ("at 1, 4 and 8 weeks", [("1 weeks", 7.0), ("4 weeks", 28.0), ("8 weeks", 56.0)]),
+    ("at 6, 12, 18 and 24 hour", [("6 hour", 0.25), ("12 hour", 0.5), ("18 hour", 0.75), ("24 hour", 1.0)]),
+    ("at weeks 6, 12, and 16", [("weeks 6", 42.0), ("weeks 12", 84.0), ("weeks 16", 112.0)]),
+])
+def test_time_points_and_days(text: str, expected: list[tuple[str, float | None]]) -> None:
+    got = find_timepoints(text)
+    assert [(t.text, t.days) for t in got] == [(w, pytest.approx(d) if d is not None else None)
+                                               for w, d in expected]
+    for t in got:
+        assert t.days is None or t.days >= 0
+
+
+def test_lists_share_a_group() -> None:
+    items = find_timepoints("scores at 2, 24 and 48 hours after surgery")
+    assert len({t.group for t in items}) == 1 and items[0].group >= 0
+
+
+@pytest.mark.parametrize(
+    "text", ["patients aged 18 to 65 years", "a 5-year-old girl", "between 2010 and 2015"]
+)
+def test_ages_and_years_are_not_time_points(text: str) -> None:
+    assert find_timepoints(text) == []
+
+
+def test_unit_days() -> None:
+    assert unit_days("h") == pytest.approx(1 / 24)
+    assert unit_days("weeks") == 7
+    assert unit_days("months") == 30
+    assert unit_days("yr") == 365
+    assert unit_days("parsec") is None
