@@ -5,8 +5,9 @@ steps as separate commands).
    reviewed abstracts), keep every painbench pool abstract and the corpus's held-out ``dev``
    abstracts out of training (by id, PMID and text), run the rule pipeline over the ``train`` and
    ``tune`` entries and write ``train.spacy`` / ``tune.spacy`` with the headline gold.
-2. **train** — ``spacy train training/configs/ranker.cfg`` (fixed seed) on those files; the model
-   that scores best on ``tune`` is staged with a ``meta.json`` in ``<build>/model``.
+2. **train** — ``spacy train training/configs/ranker.cfg`` (fixed seed) on those files; the final
+   model (``model-last``: a fixed schedule; ``tune`` only monitors) is staged with a
+   ``meta.json`` in ``<build>/model``.
 3. **evaluate** — the ablation: rules only vs rules + the staged trained components on painbench
    dev (every field, through the benchmark's ``score.py``) and on the held-out corpus splits.
 4. **package** — copy the staged model to ``extractor/models/<name>-<version>/`` with
@@ -186,6 +187,7 @@ def step_train(settings: Settings, log: Log = _stderr) -> dict[str, Any]:
                                  "paths.dev": str(build / "tune.spacy"), "system.seed": settings.seed}
     if settings.max_epochs is not None:
         overrides["training.max_epochs"] = settings.max_epochs
+    overrides.update(_schedule(settings, build / "data.json"))
     overrides.update(dict(settings.overrides))
     out = build / "ranker"
     if out.exists():
@@ -193,13 +195,13 @@ def step_train(settings: Settings, log: Log = _stderr) -> dict[str, Any]:
     started = time.perf_counter()
     spacy_train(settings.config, out, use_gpu=-1, overrides=overrides)
     seconds = round(time.perf_counter() - started, 1)
-    best = out / "model-best"
-    meta = json.loads((best / "meta.json").read_text(encoding="utf-8"))
+    final = out / "model-last"  # see training/configs/ranker.cfg: a fixed schedule, no checkpoint picking
+    meta = json.loads((final / "meta.json").read_text(encoding="utf-8"))
     stage = build / "model"
     if stage.exists():
         shutil.rmtree(stage)
     stage.mkdir(parents=True)
-    shutil.copytree(best / RANKER, stage / RANKER)
+    shutil.copytree(final / RANKER, stage / RANKER)
     from extractor.nlp.trained import MODEL_NAME
 
     result = {"seconds": seconds, "tune_scores": meta.get("performance", {}),
@@ -210,6 +212,21 @@ def step_train(settings: Settings, log: Log = _stderr) -> dict[str, Any]:
     (stage / "meta.json").write_text(json.dumps(staged, indent=1) + "\n", encoding="utf-8")
     log(f"train: trained {RANKER} in {seconds} s; tune {meta.get('performance', {})}")
     return result
+
+
+def _schedule(settings: Settings, data_json: Path) -> dict[str, Any]:
+    """Stretch a linearly decaying learning rate over all epochs of the data actually converted."""
+    from spacy.util import load_config
+
+    config = load_config(settings.config)
+    rate = config["training"]["optimizer"].get("learn_rate")
+    if not isinstance(rate, dict) or rate.get("@schedules") != "warmup_linear.v1":
+        return {}
+    examples = int((_read_json(data_json).get("examples") or {}).get("train") or 0)
+    batch = int(config["training"]["batcher"].get("size") or 1)
+    epochs = settings.max_epochs or int(config["training"]["max_epochs"])
+    steps = max(1, -(-examples // batch)) * max(1, epochs)
+    return {"training.optimizer.learn_rate.total_steps": steps}
 
 
 def trained_pipeline(model_dir: Path) -> Any:
@@ -306,7 +323,7 @@ def build_md(meta: dict[str, Any], table: str) -> str:
         f"- training data fingerprint: {data.get('data_sha1')} (same data → same weights → same scores)",
         f"- training time: {training.get('seconds')} s (spacy train); "
         f"whole run {meta.get('total_seconds')} s",
-        f"- size: {meta.get('size_bytes')} bytes", "",
+        f"- size of the weights and feature lists: {meta.get('size_bytes')} bytes", "",
         "## Data", "",
         "- corpus files: " + ", ".join(f"`{k}` ({v})" for k, v in (data.get("corpus_files") or {}).items()),
         f"- third-party data resolved from: `{data.get('shared')}`",

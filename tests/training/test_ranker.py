@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ from extractor.nlp.trained import MODEL_NAME, MODEL_VERSION, add_trained_compone
 from extractor.nlp.trained.features import NULL_PREFIX, sample_size_features
 from extractor.nlp.trained.sample_size_ranker import (
     GOLD_KEY,
+    MONOTONE,
+    RULE_THRESHOLD,
     SampleSizeRanker,
     chosen_sample_size,
     gold_options,
@@ -69,8 +72,10 @@ def test_gold_options_sets_are_narrowed_by_the_rule_prior() -> None:
     assert gold_options({"values": [99]}, cands) is None  # not among the candidates
 
 
-def _linear() -> Model[Floats2d, Floats2d]:
-    return spacy.registry.architectures.get("extractor.LinearRanker.v1")()
+def _ranker(nlp: Language, scorer: Any = None) -> SampleSizeRanker:
+    model: Model[Floats2d, Floats2d] = spacy.registry.architectures.get("extractor.LinearRanker.v1")()
+    return SampleSizeRanker(nlp.vocab, model, "extractor_sample_size_ranker", min_count=1,
+                            null_offset=RULE_THRESHOLD, scorer=scorer)
 
 
 def _trained_on_written(rules: Language) -> tuple[Language, SampleSizeRanker]:
@@ -82,8 +87,7 @@ def _trained_on_written(rules: Language) -> tuple[Language, SampleSizeRanker]:
         n = e["record"]["sample_size"]
         set_gold(doc, [] if n is None else [n], complete=True)
         examples.append(Example(doc, doc))
-    ranker = SampleSizeRanker(nlp.vocab, _linear(), "extractor_sample_size_ranker", min_count=1,
-                              scorer=make_choice_scorer())
+    ranker = _ranker(nlp, make_choice_scorer())
     ranker.initialize(lambda: examples)
     from thinc.api import Adam
 
@@ -111,17 +115,17 @@ def test_component_learns_sets_annotations_and_round_trips(rules_nlp: Language, 
     assert sorted(p.name for p in (tmp_path / "ranker").iterdir()) == ["W.npy", "b.npy", "cfg"]
     np.load(tmp_path / "ranker" / "W.npy", allow_pickle=False)
     json.loads((tmp_path / "ranker" / "cfg").read_text(encoding="utf-8"))
-    again = SampleSizeRanker(nlp.vocab, _linear(), "extractor_sample_size_ranker", min_count=1, scorer=None)
+    again = _ranker(nlp)
     again.from_disk(tmp_path / "ranker")
     for a, b in zip(again.predict(docs), probs, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6)
-    restored = SampleSizeRanker(nlp.vocab, _linear(), "x", min_count=1, scorer=None)
+    restored = _ranker(nlp)
     restored.from_bytes(ranker.to_bytes())
     np.testing.assert_allclose(restored.predict(docs[:1])[0], probs[0], rtol=1e-6)
 
 
 def test_untrained_ranker_says_so(rules_nlp: Language) -> None:
-    ranker = SampleSizeRanker(rules_nlp.vocab, _linear(), "r", min_count=1, scorer=None)
+    ranker = _ranker(rules_nlp)
     with pytest.raises(ValueError, match="train it"):
         ranker.predict([rules_nlp(TEXT)])
     with pytest.raises(ValueError, match="not a trained"):
@@ -195,3 +199,51 @@ def test_trained_pipeline_is_not_worse_than_rules_on_the_demo_corpus() -> None:
 def test_add_trained_components_needs_a_model_dir(rules_nlp: Language, tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         add_trained_components(rules_nlp, tmp_path)
+
+
+def test_with_zero_weights_the_ranker_chooses_as_the_rules_do(rules_nlp: Language) -> None:
+    texts = [e["text"] for e in written_entries()] + [t for t, _ in GUIDELINE]
+    docs = list(rules_nlp.pipe(texts))
+    rules_choice = [chosen_sample_size(d) for d in docs]
+    ranker = _ranker(rules_nlp)
+    ranker.initialize(lambda: [Example(d, d) for d in docs])  # features and scaling; weights stay zero
+    ranker.set_annotations(docs, ranker.predict(docs))
+    assert [chosen_sample_size(d) for d in docs] == rules_choice
+
+
+def test_training_keeps_prior_weights_monotone(rules_nlp: Language) -> None:
+    _, ranker = _trained_on_written(rules_nlp)
+    W = ranker.model.get_param("W")[0]
+    names = ranker.cfg["features"]
+    for name, sign in MONOTONE.items():
+        if name in names:
+            assert W[names.index(name)] * sign >= 0.0, name
+
+
+# the guideline's order (randomized > enrolled > analysed; never screened, planned or lost; people,
+# not lesions or studies; no total when only arms are given), on sentences written for this test
+GUIDELINE: list[tuple[str, int | None]] = [
+    ("We screened 412 adults with sciatica; 180 were randomized to surgery or physiotherapy.", 180),
+    ("The study was powered for 240 participants, but only 96 women were enrolled.", 96),
+    ("Eighty-eight patients were enrolled and 79 were analysed at 12 weeks.", 88),
+    ("Patients were allocated to celecoxib (n = 45) or placebo (n = 47).", None),
+    ("We included 64 children with 71 fractures.", 64),
+    ("A total of 1,018 patients from 12 trials were pooled.", 1018),
+    ("Fifty-two volunteers took part; 6 dropped out.", 52),
+    ("Two hundred patients were enrolled; 164 were followed up at one year.", 200),
+]
+
+
+@pytest.mark.parametrize(("text", "n"), GUIDELINE)
+def test_shipped_pipeline_follows_the_guideline(text: str, n: int | None) -> None:
+    record = doc_to_record(_shipped()(text), "g")
+    assert (None if record.sample_size is None else record.sample_size.n) == n
+
+
+_PIPE: list[Language] = []
+
+
+def _shipped() -> Language:
+    if not _PIPE:
+        _PIPE.append(load_pipeline())
+    return _PIPE[0]

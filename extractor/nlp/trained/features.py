@@ -6,11 +6,13 @@ candidates into one feature dict per candidate plus one for the *no headline* op
 abstract states no total"). Names are stable strings; a trained model keeps its own feature list,
 so a feature the model has not seen (e.g. a new rule cue) is ignored, never an error.
 
-Candidate features:
+The ranker adds its learned utility to the rules' own prior (the weighted cue score of the
+candidate), so the cue hits themselves are *not* features here: what the rules already score stays
+scored the rules' way, and the model learns what they do not see. Candidate features:
 
-* every boolean/number feature of the rule candidate (cue hits, ``words``, ``is_arm``,
-  ``sum_of_arms``, position) as ``cue:<name>``; its rule id and noun as one-hot features;
-* the rule prior (``score``), its margin to the best candidate and its rank;
+* the rule id and the noun as one-hot features, number words (``words``), the sentence index;
+* the rule prior again as ``prior`` / ``prior_margin`` / ``prior_rank0`` / ``prior_rank`` (the
+  ranker keeps their weights monotone: it may sharpen the rules' order, never invert it);
 * the value among the other candidates: ``log n``, largest?, ratio to the largest, equal to the
   sum of two others?, one part of such a sum?, repeated?, used as a denominator (``x/n``,
   ``x of n``)? equal to the sum of the arm sizes the rules found?
@@ -36,9 +38,9 @@ _GENDER = re.compile(r"^(?:females?|males?|women|woman|men|man|girls?|boys?)$")
 _DENOMINATOR = re.compile(r"\d\s*/\s*(\d+)|\bof\s+(?:the\s+)?(\d+)\b")
 _ANOTHER = re.compile(r"\banother\b")
 NULL_PREFIX = "null:"
-# candidate feature keys that are not cues: the value itself, the rule prior (used as "prior"), and
-# what the ranker writes back (its probability and the rules' own accept decision)
-_NOT_CUES = frozenset({"n", "score", "ranker_p", "rule_accept"})
+# features of the rule candidate used as they are (everything else the rules put there — cue hits,
+# position, arm flags — is already in the rule prior "score")
+_ONE_HOT = ("rule", "noun")
 
 
 def rule_accepted(candidate: Mapping[str, Any]) -> bool:
@@ -56,8 +58,13 @@ def _num(x: Any) -> float | None:
 
 
 def _short(rule_id: str) -> str:
-    """``sample_size.cue.total.v1`` → ``total.v1`` (the feature name stays unique)."""
-    return rule_id.removeprefix("sample_size.cue.").removeprefix("sample_size.")
+    """``sample_size.count_persons.v1`` → ``count_persons.v1`` (the feature name stays unique)."""
+    return rule_id.removeprefix("sample_size.")
+
+
+def rule_prior(candidate: Mapping[str, Any]) -> float:
+    """The rules' score of a candidate (``features["score"]``; 0 when absent)."""
+    return float(_num((candidate.get("features") or {}).get("score")) or 0.0)
 
 
 def sample_size_features(text: str, candidates: Sequence[Mapping[str, Any]],
@@ -71,7 +78,7 @@ def sample_size_features(text: str, candidates: Sequence[Mapping[str, Any]],
     if not candidates:
         return [], null
     lower = text.lower()
-    priors = [float(_num((c.get("features") or {}).get("score")) or 0.0) for c in candidates]
+    priors = [rule_prior(c) for c in candidates]
     best = max(priors)
     order = sorted(range(len(candidates)), key=lambda i: (-priors[i], int(candidates[i]["start"])))
     rank = {i: r for r, i in enumerate(order)}
@@ -91,17 +98,11 @@ def sample_size_features(text: str, candidates: Sequence[Mapping[str, Any]],
     out: list[Features] = []
     for i, cand in enumerate(candidates):
         n = values[i]
-        feats: Features = {}
-        for key, val in (cand.get("features") or {}).items():
-            if key in _NOT_CUES:
-                continue
-            if isinstance(val, str):
-                if key in ("rule", "noun"):
-                    feats[f"{key}={_short(val).lower()}"] = 1.0
-                continue
-            num = _num(val)
-            if num is not None:
-                feats[f"cue:{_short(key)}"] = min(num, 10.0)
+        rule_feats = cand.get("features") or {}
+        feats: Features = {f"{key}={_short(str(rule_feats[key])).lower()}": 1.0
+                           for key in _ONE_HOT if isinstance(rule_feats.get(key), str)}
+        feats["words"] = float(bool(rule_feats.get("words")))
+        feats["sentence_index"] = float(min(_num(rule_feats.get("sentence_index")) or 0.0, 10.0))
         feats["prior"] = priors[i]
         feats["prior_margin"] = priors[i] - best
         feats["prior_rank0"] = float(rank[i] == 0)
@@ -137,15 +138,14 @@ def sample_size_features(text: str, candidates: Sequence[Mapping[str, Any]],
 def null_features(candidates: Sequence[Mapping[str, Any]],
                   arm_sizes: Sequence[Mapping[str, Any]] = ()) -> Features:
     """Features of the *no headline* option of one document (all named ``null:*``)."""
-    priors = sorted((float(_num((c.get("features") or {}).get("score")) or 0.0) for c in candidates),
-                    reverse=True)
+    priors = sorted((rule_prior(c) for c in candidates), reverse=True)
     feats: Features = {"bias": 1.0, "no_candidates": float(not candidates),
                        "n_candidates": float(min(len(candidates), 10)),
                        "arms_found": float(len(arm_sizes) >= 2)}
     if priors:
         feats["best_prior"] = priors[0]
         feats["best_gap"] = min(priors[0] - priors[1], 10.0) if len(priors) > 1 else 10.0
-        best = max(candidates, key=lambda c: float(_num((c.get("features") or {}).get("score")) or 0.0))
+        best = max(candidates, key=rule_prior)
         feats["best_is_arm"] = float(bool((best.get("features") or {}).get("is_arm")))
         arm_values = {int(a["n"]) for a in arm_sizes}
         feats["best_in_arms"] = float(int(best["n"]) in arm_values)

@@ -2,11 +2,20 @@
 
 A :class:`~spacy.pipeline.TrainablePipe` placed between the rule components and
 ``extractor_resolve``. The rules propose every count of people as a ``sample_size`` candidate
-with cue features; this component scores each candidate *and* a "no headline" option (the
-abstract states no total: arms only, a gender split, counts of lesions) with one linear model
-and a softmax over the options of the document (a conditional-logit ranker). The chosen candidate
-is the only accepted one (``accept=True``, ``confidence`` = its probability, ``source="model"``);
-when "no headline" wins no candidate is accepted and ``extractor_resolve`` reports ``null``.
+with a prior score (their weighted cues); this component scores each candidate *and* a
+"no headline" option (the abstract states no total: arms only, a gender split, counts of lesions)
+and takes a softmax over the options of the document (a conditional-logit ranker).
+
+The utility of an option is the rules' prior plus a learned linear correction: candidate
+``prior + w·x``, "no headline" ``null_offset + w·z``, where ``null_offset`` is the rules' own
+acceptance threshold. With all weights zero the ranker chooses exactly as the rules do; training
+moves it only where data disagree. The weights of the prior-derived features are kept monotone
+(:data:`MONOTONE`), so the learned part may sharpen the rules' order of two candidates but never
+invert it on the prior alone.
+
+The chosen candidate is the only accepted one (``accept=True``, ``confidence`` = its probability,
+``source="model"``); when "no headline" wins no candidate is accepted and ``extractor_resolve``
+reports ``null``.
 
 Training (``spacy train training/configs/ranker.cfg``, wrapped by ``extractor train``) minimises
 the negative log-probability of the gold options: the candidates whose value is a gold sample size
@@ -36,9 +45,19 @@ from thinc.api import Linear, Model, Optimizer, zero_init
 from thinc.types import Floats2d
 
 from extractor.nlp import extensions  # noqa: F401  (registers the Doc extensions)
-from extractor.nlp.trained.features import NULL_PREFIX, Features, rule_accepted, sample_size_features
+from extractor.nlp.trained.features import (
+    NULL_PREFIX,
+    Features,
+    rule_accepted,
+    rule_prior,
+    sample_size_features,
+)
 
 GOLD_KEY = "extractor.sample_size_gold"
+# sign constraints on weights (+1: >= 0, -1: <= 0) of features derived from the rule prior
+MONOTONE: dict[str, int] = {"prior": 1, "prior_margin": 1, "prior_rank0": 1, "prior_rank": -1}
+# extractor_sample_size accepts a candidate as the headline when its score exceeds this
+RULE_THRESHOLD = -1.5
 Scorer = Callable[..., dict[str, Any]]
 
 
@@ -101,13 +120,13 @@ class SampleSizeRanker(TrainablePipe):
     """Chooses the headline sample size among the rule candidates (see the module doc)."""
 
     def __init__(self, vocab: Vocab, model: Model[Floats2d, Floats2d], name: str, *,
-                 min_count: int, scorer: Scorer | None) -> None:
+                 min_count: int, null_offset: float, scorer: Scorer | None) -> None:
         self.vocab = vocab
         self.model = model
         self.name = name
         self.scorer = scorer
-        self.cfg: dict[str, Any] = {"min_count": int(min_count), "features": [], "mean": [], "scale": [],
-                                    "model_id": ""}
+        self.cfg: dict[str, Any] = {"min_count": int(min_count), "null_offset": float(null_offset),
+                                    "features": [], "mean": [], "scale": [], "model_id": ""}
         self._index: dict[str, int] = {}
         self._mean = np.zeros(0, dtype="float32")
         self._scale = np.ones(0, dtype="float32")
@@ -144,17 +163,21 @@ class SampleSizeRanker(TrainablePipe):
         X[-1, ~self._null_mask] = 0.0
         return X
 
-    def _batch(self, docs: Sequence[Doc]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    def _batch(self, docs: Sequence[Doc]) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+        """Feature rows of every option of every doc, their rule offsets, and each doc's rows."""
         mats: list[np.ndarray] = []
+        offsets: list[float] = []
         bounds: list[tuple[int, int]] = []
         at = 0
+        null_offset = float(self.cfg.get("null_offset", RULE_THRESHOLD))
         for doc in docs:
-            rows, _ = self._doc_rows(doc)
+            rows, sample = self._doc_rows(doc)
             mats.append(self._matrix(rows))
+            offsets += [rule_prior(c) for c in sample] + [null_offset]
             bounds.append((at, at + len(rows)))
             at += len(rows)
         X = np.concatenate(mats) if mats else np.zeros((0, len(self._index)), dtype="float32")
-        return X, bounds
+        return X, np.asarray(offsets, dtype="float64"), bounds
 
     # -- prediction -----------------------------------------------------------------------------
 
@@ -163,8 +186,9 @@ class SampleSizeRanker(TrainablePipe):
         docs = list(docs)
         if not self._index:
             raise ValueError(f"{self.name}: the model has no features: train it or load a trained one")
-        X, bounds = self._batch(docs)
-        utilities = self.model.ops.to_numpy(self.model.predict(self.model.ops.asarray2f(X)))[:, 0]
+        X, offsets, bounds = self._batch(docs)
+        learned = self.model.ops.to_numpy(self.model.predict(self.model.ops.asarray2f(X)))[:, 0]
+        utilities = learned + offsets
         return [_softmax(utilities[a:b]) for a, b in bounds]
 
     def set_annotations(self, docs: Iterable[Doc], probabilities: list[np.ndarray]) -> None:
@@ -190,9 +214,10 @@ class SampleSizeRanker(TrainablePipe):
         examples = list(examples)
         if not examples:
             return losses
-        X, bounds = self._batch([eg.predicted for eg in examples])
-        utilities, backprop = self.model.begin_update(self.model.ops.asarray2f(X))
-        loss, d_utilities = self.get_loss(examples, (self.model.ops.to_numpy(utilities), bounds))
+        X, offsets, bounds = self._batch([eg.predicted for eg in examples])
+        learned, backprop = self.model.begin_update(self.model.ops.asarray2f(X))
+        utilities = self.model.ops.to_numpy(learned) + offsets[:, None]
+        loss, d_utilities = self.get_loss(examples, (utilities, bounds))
         backprop(self.model.ops.asarray2f(d_utilities))
         if sgd is not None:
             self.finish_update(sgd)
@@ -220,6 +245,19 @@ class SampleSizeRanker(TrainablePipe):
             target[pos] = probs[pos] / max(p_gold, 1e-12)
             grad[a:b, 0] = weight * (probs - target) / len(examples)
         return total, grad
+
+    def finish_update(self, sgd: Optimizer) -> None:
+        """The optimizer step, then the sign constraints of :data:`MONOTONE` (a projection)."""
+        self.model.finish_update(sgd)
+        self._project()
+
+    def _project(self) -> None:
+        W = self.model.get_param("W")
+        for name, sign in MONOTONE.items():
+            j = self._index.get(name)
+            if j is not None and W[0, j] * sign < 0:
+                W[0, j] = 0.0
+        self.model.set_param("W", W)
 
     def initialize(self, get_examples: Callable[[], Iterable[Example]], *,
                    nlp: Language | None = None) -> None:
@@ -354,12 +392,14 @@ def make_choice_scorer() -> Scorer:
     default_config={
         "model": {"@architectures": "extractor.LinearRanker.v1"},
         "min_count": 3,
+        "null_offset": RULE_THRESHOLD,
         "scorer": {"@scorers": "extractor.sample_size_choice_scorer.v1"},
     },
     default_score_weights={"sample_size_choice_acc": 1.0},
 )
 def make_sample_size_ranker(nlp: Language, name: str, model: Model[Floats2d, Floats2d], min_count: int,
-                            scorer: Scorer | None) -> SampleSizeRanker:
+                            null_offset: float, scorer: Scorer | None) -> SampleSizeRanker:
     """Trained headline choice over the ``sample_size`` candidates (place before ``extractor_resolve``)."""
-    return SampleSizeRanker(nlp.vocab, model, name, min_count=min_count, scorer=scorer)
+    return SampleSizeRanker(nlp.vocab, model, name, min_count=min_count, null_offset=null_offset,
+                            scorer=scorer)
 
