@@ -24,8 +24,8 @@ def register(app: typer.Typer) -> None:
         shared: Annotated[Path | None, typer.Option(
             "--shared", help="The ../shared directory that corpus references point into.")] = None,
         steps: Annotated[str, typer.Option(
-            "--steps", help="Comma-separated steps to run: convert,train,evaluate,package.")] =
-            "convert,train,evaluate,package",
+            "--steps", help="Comma-separated steps to run: convert,train,evaluate,assemble,package.")] =
+            "convert,train,evaluate,assemble,package",
         build_dir: Annotated[Path | None, typer.Option(
             "--build-dir", help="Where intermediate files go (default: training/build/).")] = None,
         model_dir: Annotated[Path | None, typer.Option(

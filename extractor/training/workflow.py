@@ -1,5 +1,5 @@
-"""``extractor train``: convert → train → evaluate → package (``training/project.yml`` lists the same
-steps as separate commands).
+"""``extractor train``: convert → train → evaluate → assemble → package (``training/project.yml``
+lists the same steps as separate commands).
 
 1. **convert** — load the corpus (references resolved from ``../shared``; ``--with-reviews`` adds
    reviewed abstracts), keep every painbench pool abstract and the corpus's held-out ``dev``
@@ -10,7 +10,9 @@ steps as separate commands).
    ``meta.json`` in ``<build>/model``.
 3. **evaluate** — the ablation: rules only vs rules + the staged trained components on painbench
    dev (every field, through the benchmark's ``score.py``) and on the held-out corpus splits.
-4. **package** — copy the staged model to ``extractor/models/<name>-<version>/`` with
+4. **assemble** — the whole pipeline (current rules + the staged trained components) saved with
+   ``nlp.to_disk`` in ``<build>/pipeline``: ``spacy.load`` / ``extractor extract --model`` read it.
+5. **package** — copy the staged model to ``extractor/models/<name>-<version>/`` with
    ``meta.json`` and ``BUILD.md`` (data, counts, seed, command, versions, scores, time, size).
 """
 
@@ -32,7 +34,7 @@ from extractor.errors import InputError
 from extractor.training.corpus import Entry, LeakageGuard, TrainingData, corpus_files, load_corpus, partition
 
 REPO = Path(__file__).resolve().parents[2]
-STEPS: tuple[str, ...] = ("convert", "train", "evaluate", "package")
+STEPS: tuple[str, ...] = ("convert", "train", "evaluate", "assemble", "package")
 RANKER = "extractor_sample_size_ranker"
 
 
@@ -258,6 +260,18 @@ def step_evaluate(settings: Settings, log: Log = _stderr) -> dict[str, Any]:
     return result
 
 
+def step_assemble(settings: Settings, log: Log = _stderr) -> Path:
+    stage = settings.build_dir / "model"
+    if not (stage / "meta.json").is_file():
+        raise InputError(f"{stage}: no staged model: run the train step first")
+    out = settings.build_dir / "pipeline"
+    if out.exists():
+        shutil.rmtree(out)
+    trained_pipeline(stage).to_disk(out)
+    log(f"train: assembled the rules + trained pipeline in {out}")
+    return out
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
@@ -358,6 +372,8 @@ def run(settings: Settings, steps: Sequence[str] = STEPS, log: Log = _stderr,
             out[step] = step_train(settings, log)
         elif step == "evaluate":
             out[step] = step_evaluate(settings, log)
+        elif step == "assemble":
+            out[step] = str(step_assemble(settings, log))
         else:
             out[step] = step_package(settings, log, command=command,
                                      seconds=round(time.perf_counter() - started, 1))
