@@ -36,7 +36,7 @@ DEFAULT_PIPES: tuple[tuple[str, str | None], ...] = (
     ("extractor_numbers", None),
     ("extractor_p_values", "extractor.p_value_patterns.v1"),
     ("extractor_pain_scales", "extractor.scale_patterns.v1"),
-    ("extractor_timepoints", None),
+    ("extractor_timepoints", "extractor.timepoint_patterns.v1"),
     ("extractor_sample_size", "extractor.sample_size_patterns.v1"),
     ("extractor_scores", "extractor.score_patterns.v1"),
     ("extractor_proportions", "extractor.proportion_patterns.v1"),

@@ -25,6 +25,7 @@ PATTERN_FILES: dict[str, str] = {
     "sample_size": "sample_size.jsonl",
     "scores": "scores.jsonl",
     "proportions": "proportions.jsonl",
+    "timepoints": "timepoints.jsonl",
 }
 
 
@@ -84,8 +85,6 @@ def scale_patterns() -> list[Rule]:
 def sample_size_patterns() -> list[Rule]:
     return read_packaged_rules("sample_size")
 
-
-
 @spacy.registry.misc("extractor.score_patterns.v1")
 def score_patterns() -> list[Rule]:
     return read_packaged_rules("scores")
@@ -95,3 +94,7 @@ def score_patterns() -> list[Rule]:
 def proportion_patterns() -> list[Rule]:
     return read_packaged_rules("proportions")
 
+
+@spacy.registry.misc("extractor.timepoint_patterns.v1")
+def timepoint_patterns() -> list[Rule]:
+    return read_packaged_rules("timepoints")

@@ -14,11 +14,14 @@ weeks", "at 6, 12, 18 and 24 hour", "weeks 6, 12, and 16", "15, 30, and 60 min a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from extractor.nlp.numbers import parse_number_words
 
-__all__ = ["TimePoint", "find_timepoints", "unit_days"]
+__all__ = ["TimePoint", "TimepointFinder", "default_finder", "find_timepoints", "unit_days"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,35 +69,17 @@ _ORDINALS = {
 }
 _ORD = "|".join(sorted(_ORDINALS, key=len, reverse=True))
 
-# All patterns run on lower-cased text. Each starts with a look-ahead for the first letters its
-# words can start with, which lets the regex engine skip ahead quickly.
-_LIST_RE = re.compile(
-    rf"(?=[0-9otfsen])\b(?P<items>{_LIST_NUM}(?:\s*(?:,|and|&|or)\s*(?:and\s+)?{_LIST_NUM}){{1,12}})\s*-?\s*(?P<unit>{_UNIT})\b"
-)
-_UNIT_FIRST_LIST_RE = re.compile(
-    r"(?=[dwmyhv])\b(?P<unit>days?|weeks?|months?|years?|hours?|visits?)\s+(?P<items>\d+(?:\s*(?:,|and|&)\s*(?:and\s+)?\d+){1,12})\b"
-)
-_ELAPSED_RE = re.compile(rf"(?=[0-9otfsenah])\b(?P<num>{_NUM})\s*-?\s*(?P<unit>{_UNIT})\b")
-_LABEL_RE = re.compile(
-    r"(?=[pdwmyv])\b(?P<label>postoperative\s+day|post-operative\s+day|pod|day|week|month|year|visit)\s*"
-    r"(?P<num>\d+)\b"
-)
-_ORDINAL_RE = re.compile(
-    rf"(?=[tfsen0-9])\b(?:the\s+)?(?P<ord>{_ORD})\s+(?P<unit>hour|day|week|month|year|postoperative\s+day)\b"
-)
-_BASELINE_RE = re.compile(
-    r"(?=[bpat])\b(?:baseline|base-line|pre-?treatment|pretherapy|pre-?intervention|pre-?injection|"
-    r"pre-?operative(?:ly)?|pre-?procedur(?:e|al)|pre-?op|pre-?randomi[sz]ation|at\s+entry|"
-    r"at\s+inclusion|at\s+enrol(?:l)?ment|t0|"
-    r"before\s+(?:the\s+)?(?:treatment|intervention|injection|surgery|operation|procedure|"
-    r"therapy|randomi[sz]ation|block|start\s+of\s+treatment)|prior\s+to\s+(?:the\s+)?"
-    r"(?:treatment|intervention|injection|surgery|randomi[sz]ation|therapy|procedure))\b"
-)
-_EVENT_RE = re.compile(
-    r"(?=[tlfeaopr])\b(?:(?:the\s+)?(?:last|final|latest)\s+(?:available\s+)?follow-?\s?up|end\s+of\s+(?:the\s+)?"
-    r"(?:study|treatment|trial|follow-?\s?up|therapy|intervention)|(?:at|on|after)\s+discharge|"
-    r"(?:the\s+)?(?:pacu|post-?anesthe(?:tic|sia)\s+care\s+unit|recovery\s+room))\b"
-)
+# Shared sub-patterns of the rules in ``patterns/timepoints.jsonl`` (written ``<<NAME>>`` there).
+SUBPATTERNS: dict[str, str] = {"NUM": _NUM, "LIST_NUM": _LIST_NUM, "UNIT": _UNIT, "ORD": _ORD}
+_SUB_RE = re.compile(r"<<([A-Z_]+)>>")
+KINDS = ("list", "unit_first_list", "label", "ordinal", "elapsed", "baseline", "event")
+
+
+def expand(pattern: str) -> str:
+    """Replace ``<<NAME>>`` placeholders with the shared sub-patterns."""
+    return _SUB_RE.sub(lambda m: SUBPATTERNS[m.group(1)], pattern)
+
+
 _AGE_BEFORE_RE = re.compile(r"(?:aged?|ages|old|older|younger|median age|mean age|age range|"
                             r"history|duration|lasting|for more than|over the past)\W*(?:\w+\W+){0,2}$")
 _AGE_AFTER_RE = re.compile(r"\s*(?:-?\s*old|of\s+age|of\s+experience|history|duration|earlier|ago|"
@@ -123,104 +108,144 @@ def _is_age_or_history(lower: str, start: int, end: int) -> bool:
             or _AGE_AFTER_RE.match(lower, end) is not None)
 
 
-def find_timepoints(text: str, lower: str | None = None) -> list[TimePoint]:
-    """Every time point in ``text`` (see the module docstring), in order, non-overlapping."""
-    if lower is None:
-        lower = text.lower()
+class TimepointFinder:
+    """Time points from rules (``{"id", "kind", "pattern"}`` dicts, tried in order)."""
+
+    def __init__(self, rules: Sequence[dict[str, Any]]) -> None:
+        self.rules: list[tuple[str, str, re.Pattern[str]]] = []
+        for r in rules:
+            kind = r.get("kind")
+            if kind not in KINDS:
+                raise ValueError(f"time point rule {r.get('id')!r}: unknown kind {kind!r} "
+                                 f"(one of {', '.join(KINDS)})")
+            try:
+                rx = re.compile(expand(str(r["pattern"])))
+            except (KeyError, re.error) as exc:
+                raise ValueError(f"time point rule {r.get('id')!r}: bad pattern: {exc}") from exc
+            self.rules.append((str(r["id"]), str(kind), rx))
+
+    def find(self, text: str, lower: str | None = None) -> list[TimePoint]:
+        """Every time point in ``text`` (see the module docstring), in order, non-overlapping."""
+        if lower is None:
+            lower = text.lower()
+        out: list[TimePoint] = []
+        taken: list[tuple[int, int]] = []
+        group = 0
+        for rule_id, kind, rx in self.rules:
+            for m in rx.finditer(lower):
+                if any(a < m.end() and m.start() < b for a, b in taken):
+                    continue
+                found = _READERS[kind](text, lower, m, rule_id, group)
+                if not found:
+                    continue
+                if kind in ("list", "unit_first_list"):
+                    group += 1
+                out.extend(found)
+                taken.extend((t.start, t.end) for t in found)
+        out.sort(key=lambda t: t.start)
+        return out
+
+
+def _list(text: str, lower: str, m: re.Match[str], rule_id: str, group: int) -> list[TimePoint]:
+    """ "at 1, 4 and 8 weeks", "6, 12, 18 and 24 hour": one time point per item."""
+    unit = m.group("unit")
+    per = unit_days(unit)
+    if per is None or unit in ("s", "y", "d") or _is_age_or_history(lower, m.start(), m.end()):
+        return []
+    items = list(_LIST_ITEM_RE.finditer(m.group("items")))
+    if len(items) < 2:
+        return []
+    base = m.start("items")
+    values = [_word_or_digit_value(i.group(0)) for i in items]
     out: list[TimePoint] = []
-    taken: list[tuple[int, int]] = []
-
-    def free(s: int, e: int) -> bool:
-        return not any(a < e and s < b for a, b in taken)
-
-    def add(tp: TimePoint) -> None:
-        out.append(tp)
-        taken.append((tp.start, tp.end))
-
-    group = 0
-    # lists first: "at 1, 4 and 8 weeks", "6, 12, 18 and 24 hour"
-    for m in _LIST_RE.finditer(lower):
-        unit = m.group("unit")
-        per = unit_days(unit)
-        if per is None or unit in ("s", "y", "d") or _is_age_or_history(lower, m.start(), m.end()):
-            continue
-        items = list(re.finditer(_LIST_NUM, m.group("items")))
-        if len(items) < 2:
-            continue
-        base = m.start("items")
-        values = [_word_or_digit_value(i.group(0)) for i in items]
-        if any(v is None for v in values):
-            continue
-        for i, v in zip(items, values, strict=True):
-            s, e = base + i.start(), base + i.end()
-            if i is items[-1]:
-                e = m.end()
-            assert v is not None
-            add(TimePoint(s, e, f"{text[base + i.start():base + i.end()]} "
-                                f"{text[m.start('unit'):m.end('unit')]}",
-                          v * per, "list", group, "timepoint.list.v1"))
-        group += 1
-    for m in _UNIT_FIRST_LIST_RE.finditer(lower):
-        if not free(m.start(), m.end()):
-            continue
-        unit = m.group("unit")
-        per = None if unit.startswith("visit") else unit_days(unit)
-        items = list(re.finditer(r"\d+", m.group("items")))
-        base = m.start("items")
-        for i in items:
-            s, e = base + i.start(), base + i.end()
-            v = float(i.group(0))
-            add(TimePoint(s, e, f"{text[m.start('unit'):m.end('unit')]} {i.group(0)}",
-                          None if per is None else v * per, "list", group, "timepoint.unit_first_list.v1"))
-        group += 1
-    for m in _LABEL_RE.finditer(lower):
-        if not free(m.start(), m.end()):
-            continue
-        label = re.sub(r"\s+", " ", m.group("label"))
-        n = float(m.group("num"))
-        if label in ("day", "pod", "postoperative day", "post-operative day"):
-            days: float | None = n
-        elif label == "visit":
-            days = None
-        else:
-            per = unit_days(label)
-            days = None if per is None else n * per
-        add(TimePoint(m.start(), m.end(), text[m.start():m.end()], days, "label", -1,
-                      "timepoint.label_number.v1"))
-    for m in _ORDINAL_RE.finditer(lower):
-        if not free(m.start(), m.end()):
-            continue
-        n = _ORDINALS[m.group("ord")]
-        unit = m.group("unit")
-        per = 1.0 if unit.endswith("day") else unit_days(unit)
-        # "the first hour" is the hour ending at 1 h; "first 12 hours" is a period (not here)
-        add(TimePoint(m.start(), m.end(), text[m.start():m.end()],
-                      None if per is None else n * per, "ordinal", -1, "timepoint.ordinal.v1"))
-    for m in _ELAPSED_RE.finditer(lower):
-        if not free(m.start(), m.end()):
-            continue
-        unit = m.group("unit")
-        if unit in ("s", "y", "d") and not re.match(r"\d", m.group("num")):
-            continue
-        if m.group("num") in ("a", "an") and unit in ("s", "y", "d", "h", "min", "mo"):
-            continue
-        v = _word_or_digit_value(m.group("num"))
-        per = unit_days(unit)
-        if v is None or per is None or _is_age_or_history(lower, m.start(), m.end()):
-            continue
-        if re.match(r"\d{4}$", m.group("num")):
-            continue  # "2010 y" is a calendar year
-        add(TimePoint(m.start(), m.end(), text[m.start():m.end()], v * per, "elapsed", -1,
-                      "timepoint.elapsed.v1"))
-    for m in _BASELINE_RE.finditer(lower):
-        if not free(m.start(), m.end()):
-            continue
-        add(TimePoint(m.start(), m.end(), text[m.start():m.end()], 0.0, "baseline", -1,
-                      "timepoint.baseline.v1"))
-    for m in _EVENT_RE.finditer(lower):
-        if not free(m.start(), m.end()):
-            continue
-        add(TimePoint(m.start(), m.end(), text[m.start():m.end()], None, "event", -1,
-                      "timepoint.event.v1"))
-    out.sort(key=lambda t: t.start)
+    for i, v in zip(items, values, strict=True):
+        if v is None:
+            return []
+        s, e = base + i.start(), base + i.end()
+        if i is items[-1]:
+            e = m.end()
+        out.append(TimePoint(s, e, f"{text[base + i.start():base + i.end()]} "
+                                   f"{text[m.start('unit'):m.end('unit')]}",
+                             v * per, "list", group, rule_id))
     return out
+
+
+def _unit_first_list(text: str, lower: str, m: re.Match[str], rule_id: str,
+                     group: int) -> list[TimePoint]:
+    """ "weeks 6, 12, and 16", "visits 1 and 2"."""
+    unit = m.group("unit")
+    per = None if unit.startswith("visit") else unit_days(unit)
+    base = m.start("items")
+    return [TimePoint(base + i.start(), base + i.end(),
+                      f"{text[m.start('unit'):m.end('unit')]} {i.group(0)}",
+                      None if per is None else float(i.group(0)) * per, "list", group, rule_id)
+            for i in re.finditer(r"\d+", m.group("items"))]
+
+
+def _label(text: str, lower: str, m: re.Match[str], rule_id: str, group: int) -> list[TimePoint]:
+    """ "day 15", "week 12", "POD 2"."""
+    label = re.sub(r"\s+", " ", m.group("label"))
+    n = float(m.group("num"))
+    days: float | None
+    if label in ("day", "pod", "postoperative day", "post-operative day"):
+        days = n
+    elif label == "visit":
+        days = None
+    else:
+        per = unit_days(label)
+        days = None if per is None else n * per
+    return [TimePoint(m.start(), m.end(), text[m.start():m.end()], days, "label", -1, rule_id)]
+
+
+def _ordinal(text: str, lower: str, m: re.Match[str], rule_id: str, group: int) -> list[TimePoint]:
+    """ "the first hour" (the hour ending at 1 h), "fourth week"."""
+    n = _ORDINALS[m.group("ord")]
+    unit = m.group("unit")
+    per = 1.0 if unit.endswith("day") else unit_days(unit)
+    return [TimePoint(m.start(), m.end(), text[m.start():m.end()],
+                      None if per is None else n * per, "ordinal", -1, rule_id)]
+
+
+def _elapsed(text: str, lower: str, m: re.Match[str], rule_id: str, group: int) -> list[TimePoint]:
+    """ "24 h", "24-hour", "six weeks" — not ages ("aged 18 years") or calendar years."""
+    unit, num = m.group("unit"), m.group("num")
+    if unit in ("s", "y", "d") and not num[:1].isdigit():
+        return []
+    if num in ("a", "an") and unit in ("s", "y", "d", "h", "min", "mo"):
+        return []
+    v = _word_or_digit_value(num)
+    per = unit_days(unit)
+    if v is None or per is None or _is_age_or_history(lower, m.start(), m.end()):
+        return []
+    if re.match(r"\d{4}$", num):
+        return []  # "2010 y" is a calendar year
+    return [TimePoint(m.start(), m.end(), text[m.start():m.end()], v * per, "elapsed", -1, rule_id)]
+
+
+def _baseline(text: str, lower: str, m: re.Match[str], rule_id: str, group: int) -> list[TimePoint]:
+    return [TimePoint(m.start(), m.end(), text[m.start():m.end()], 0.0, "baseline", -1, rule_id)]
+
+
+def _event(text: str, lower: str, m: re.Match[str], rule_id: str, group: int) -> list[TimePoint]:
+    return [TimePoint(m.start(), m.end(), text[m.start():m.end()], None, "event", -1, rule_id)]
+
+
+_Reader = Callable[[str, str, "re.Match[str]", str, int], list[TimePoint]]
+_READERS: dict[str, _Reader] = {
+    "list": _list, "unit_first_list": _unit_first_list, "label": _label, "ordinal": _ordinal,
+    "elapsed": _elapsed, "baseline": _baseline, "event": _event,
+}
+_LIST_ITEM_RE = re.compile(_LIST_NUM)
+
+
+@lru_cache(maxsize=1)
+def default_finder() -> TimepointFinder:
+    """A finder with the rules shipped in ``patterns/timepoints.jsonl``."""
+    from extractor.nlp.rules import read_packaged_rules
+
+    return TimepointFinder(read_packaged_rules("timepoints"))
+
+
+def find_timepoints(text: str, lower: str | None = None) -> list[TimePoint]:
+    """Every time point in ``text`` with the packaged rules (see the module docstring)."""
+    return default_finder().find(text, lower)

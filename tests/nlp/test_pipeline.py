@@ -90,6 +90,18 @@ def test_rules_are_saved_with_the_component(nlp: Language, tmp_path: Path) -> No
     nlp.to_disk(tmp_path / "model")
     rules = (tmp_path / "model" / "extractor_p_values" / "patterns.jsonl").read_text("utf-8")
     assert "p_value.op_number.v1" in rules
+    rules = (tmp_path / "model" / "extractor_timepoints" / "patterns.jsonl").read_text("utf-8")
+    assert "timepoint.list.v1" in rules
+
+
+def test_timepoint_rules_come_from_the_rule_file(tmp_path: Path) -> None:
+    from extractor.nlp.timepoints import TimepointFinder
+
+    only_baseline = [{"id": "timepoint.baseline.v1", "kind": "baseline", "pattern": r"\bbaseline\b"}]
+    found = TimepointFinder(only_baseline).find("Pain at baseline and at 24 h.")
+    assert [(t.text, t.days, t.rule) for t in found] == [("baseline", 0.0, "timepoint.baseline.v1")]
+    with pytest.raises(ValueError, match="unknown kind"):
+        TimepointFinder([{"id": "timepoint.x.v1", "kind": "nope", "pattern": "x"}])
 
 
 def test_docbin_keeps_spans_and_extractions(nlp: Language) -> None:

@@ -15,16 +15,23 @@ from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
 from extractor.nlp.context import DocContext, add_candidates, doc_lower, doc_mentions_pain, doc_text
-from extractor.nlp.timepoints import TimePoint, find_timepoints
+from extractor.nlp.rules import Rule
+from extractor.nlp.timepoints import TimePoint, TimepointFinder
 
 
 class TimepointExtractor(RuleComponent):
+    rules_name = "timepoints"
+
+    def compile_rules(self, rules: list[Rule]) -> None:
+        try:
+            self._finder = TimepointFinder(rules)
+        except ValueError as exc:
+            raise ValueError(f"{self.name}: {exc}") from exc
+
     def match(self, doc: Doc) -> list[TimePoint]:
-        text = doc_text(doc)
-        lower = doc_lower(doc)
         if self.cfg.get("require_pain", True) and not doc_mentions_pain(doc):
             return []  # time points are only read for pain scores and proportions
-        return find_timepoints(text, lower)
+        return self._finder.find(doc_text(doc), doc_lower(doc))
 
     def set_annotations(self, doc: Doc, matches: list[TimePoint]) -> None:
         if not matches:
@@ -55,7 +62,6 @@ class TimepointExtractor(RuleComponent):
 )
 def make_timepoints(nlp: Language, name: str, span_key: str, require_pain: bool,
                     scorer: Scorer | None) -> TimepointExtractor:
-    """Time points ("baseline", "24 h", "week 12", "at 1, 4 and 8 weeks") with days."""
-    component = TimepointExtractor(nlp, name, span_key=span_key, scorer=scorer, require_pain=require_pain)
-    component.set_rules([])
-    return component
+    """Time points ("baseline", "24 h", "week 12", "at 1, 4 and 8 weeks") with days (rules in
+    ``patterns/timepoints.jsonl``)."""
+    return TimepointExtractor(nlp, name, span_key=span_key, scorer=scorer, require_pain=require_pain)
