@@ -33,9 +33,9 @@ def register(app: typer.Typer) -> None:
             help="Where to package the model (default: extractor/models/<name>-<version>/).")] = None,
         config: Annotated[Path | None, typer.Option(
             "--config", help="spaCy training config (default: training/configs/ranker.cfg).")] = None,
-        seed: Annotated[int, typer.Option("--seed", help="Random seed (spaCy [system] seed).")] = 1,
+        seed: Annotated[int, typer.Option("--seed", help="Random seed (spaCy system.seed).")] = 1,
         max_epochs: Annotated[int | None, typer.Option(
-            "--max-epochs", min=1, help="Override [training] max_epochs.")] = None,
+            "--max-epochs", min=1, help="Override training.max_epochs.")] = None,
         version: Annotated[str, typer.Option(
             "--model-version", help="Model version (default: the current one).")] = "",
         no_painbench: Annotated[bool, typer.Option(

@@ -42,7 +42,8 @@ def test_own_text_entries_load_without_shared_and_offsets_hold() -> None:
         gold = e.sample_size_gold()
         assert gold is not None and gold[1]  # a record annotates the headline completely
         # the SAMPLE_SIZE span (if any) holds the record's headline
-        assert e.values("SAMPLE_SIZE") == ([] if e.record["sample_size"] is None else [e.record["sample_size"]])
+        headline = e.record["sample_size"]
+        assert e.values("SAMPLE_SIZE") == ([] if headline is None else [headline])
     written = [e for e in entries if e.id.startswith("written:")]
     assert {e.split for e in written} <= {"train", "tune", "dev"}
     assert all(e.split == hash_split(e.key) for e in written)
