@@ -109,6 +109,9 @@ def load_data(settings: Settings, log: Log = _stderr) -> tuple[TrainingData, dic
     from extractor.training.convert import summary
     from extractor.training.reviews import entries_from_store, fingerprint
 
+    for store in settings.reviews:  # check every input before the long work
+        if not store.is_file():
+            raise InputError(f"{store}: no such review store")
     shared = settings.shared if settings.shared is not None and settings.shared.is_dir() else None
     entries: list[Entry] = load_corpus(list(settings.corpus), shared)
     review_info: list[dict[str, Any]] = []
