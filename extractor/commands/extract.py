@@ -58,7 +58,9 @@ def register(app: typer.Typer) -> None:
         batch_size: Annotated[int, typer.Option(
             "--batch-size", min=1, help="Abstracts per batch.")] = 64,
         model: Annotated[Path | None, typer.Option(
-            "--model", help="A saved pipeline directory (default: the shipped pipeline).")] = None,
+            "--model", help="A saved pipeline directory (default: rules + shipped trained model).")] = None,
+        rules_only: Annotated[bool, typer.Option(
+            "--rules-only", help="Use the rule components alone, without the trained ones.")] = False,
         store_path: Annotated[Path | None, typer.Option(
             "--store", help="Also put the abstracts and their extractions into this review store "
                             "(SQLite, created if missing); re-extraction keeps reviewers' decisions.")
@@ -80,7 +82,7 @@ def register(app: typer.Typer) -> None:
                 raise InputError(f"{path}: no such file or folder")
         normalise_format(fmt)
         format_of(out)  # fail early on an unknown output type
-        nlp = load_pipeline(model)
+        nlp = load_pipeline(model, rules_only=rules_only)
         problems: list[str] = []
         counts: Counter[str] = Counter()
         in_flight: deque[Abstract] = deque()

@@ -9,6 +9,7 @@ through the package's entry points, so no ``--code`` is needed). ``extract`` run
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -60,10 +61,11 @@ def build_pipeline() -> Language:
     return nlp
 
 
-def load_pipeline(path: str | Path | None = None) -> Language:
-    """The default rules pipeline, or the pipeline saved at ``path``."""
+def load_pipeline(path: str | Path | None = None, *, rules_only: bool = False) -> Language:
+    """The default pipeline — the rules plus the shipped trained components (``rules_only=True``:
+    the rules alone) — or the pipeline saved at ``path``."""
     if path is None:
-        return build_pipeline()
+        return build_pipeline() if rules_only else _with_trained(build_pipeline())
     path = Path(path)
     if not path.exists():
         raise ExtractionError(f"{path}: no such model directory")
@@ -71,6 +73,18 @@ def load_pipeline(path: str | Path | None = None) -> Language:
         return spacy.load(path)
     except (OSError, ValueError, KeyError) as exc:
         raise ExtractionError(f"{path}: cannot load the spaCy pipeline: {exc}") from exc
+
+
+def _with_trained(nlp: Language) -> Language:
+    """Add the trained components shipped in ``extractor/models/`` (see ``extractor.nlp.trained``)."""
+    from extractor.nlp.trained import add_trained_components, default_model_dir
+
+    model_dir = default_model_dir()
+    if not (model_dir / "meta.json").is_file():
+        warnings.warn(f"no trained model at {model_dir}: using the rules alone (run `extractor train`)",
+                      stacklevel=3)
+        return nlp
+    return add_trained_components(nlp, model_dir)
 
 
 def doc_to_record(doc: Doc, record_id: str, meta: dict[str, Any] | None = None) -> ExtractionRecord:

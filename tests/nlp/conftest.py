@@ -1,4 +1,6 @@
-"""Fixtures of the NLP tests: one rules pipeline per session (built on ``spacy.blank("en")``)."""
+"""Fixtures of the NLP tests: one rules pipeline per session (built on ``spacy.blank("en")``; the
+shipped trained components are left out: these tests pin the rules).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ Values = Callable[[str, str], list[dict[str, Any]]]
 
 @pytest.fixture(scope="session")
 def nlp() -> Language:
-    return load_pipeline()
+    return load_pipeline(rules_only=True)
 
 
 @pytest.fixture(scope="session")
