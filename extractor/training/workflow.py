@@ -100,6 +100,38 @@ def rules_fingerprint() -> str:
     return h.hexdigest()[:12]
 
 
+FINGERPRINT_CORPORA = ("corpus/demo/abstracts.jsonl", "corpus/written/abstracts.jsonl")
+
+
+def candidates_fingerprint(nlp: Any | None = None) -> str:
+    """A hash of what the trained ranker reads: the rules' sample-size candidates (offsets,
+    features, rule scores) on the repository's own corpus texts.
+
+    Unlike :func:`rules_fingerprint` it ignores refactors that leave the candidates unchanged, and
+    it changes whenever a rule change alters the ranker's input — the shipped model must then be
+    retrained (``tests/training/test_shipped_model.py`` checks this).
+    """
+    if nlp is None:
+        from extractor.nlp import load_pipeline
+
+        nlp = load_pipeline(rules_only=True)
+    texts: list[str] = []
+    for rel in FINGERPRINT_CORPORA:
+        for line in (REPO / rel).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                texts.append(json.loads(line)["text"])
+    h = hashlib.sha1()
+    for doc in nlp.pipe(texts):
+        for cand in doc._.candidates or []:
+            if cand.get("kind") != "sample_size":
+                continue
+            feats = cand.get("features") or {}
+            h.update(json.dumps([cand.get("start"), cand.get("end"), cand.get("n"), cand.get("accept"),
+                                 sorted(feats.items())], sort_keys=True, default=str).encode())
+        h.update(b"|")
+    return h.hexdigest()[:12]
+
+
 # --------------------------------------------------------------------------------------------
 # Data
 
@@ -176,7 +208,7 @@ def step_convert(settings: Settings, log: Log = _stderr) -> dict[str, Any]:
         shutil.copyfile(build / "train.spacy", build / "tune.spacy")
         log("train: convert: no tune entries: selecting the model on the training examples")
     info.update({"examples": examples, "data_sha1": data_fingerprint(items),
-                 "rules_sha1": rules_fingerprint()})
+                 "rules_sha1": rules_fingerprint(), "candidates_sha1": candidates_fingerprint(nlp)})
     (build / "data.json").write_text(json.dumps(info, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return info
 
@@ -337,6 +369,8 @@ def build_md(meta: dict[str, Any], table: str) -> str:
         f"- components: {', '.join(meta.get('components') or [])}",
         "- built with: " + ", ".join(f"{k} {v}" for k, v in (meta.get("built_with") or {}).items()),
         f"- rules fingerprint (patterns + NLP code it was fitted on): {data.get('rules_sha1')}",
+        f"- candidates fingerprint (the ranker's input on corpus/demo + corpus/written): "
+        f"{data.get('candidates_sha1')}",
         f"- training data fingerprint: {data.get('data_sha1')} (same data → same weights → same scores)",
         f"- training time: {training.get('seconds')} s (spacy train); "
         f"whole run {meta.get('total_seconds')} s",
