@@ -234,6 +234,7 @@ class WorkerConfig:
     prefilter: PrefilterConfig
     fmt: str | None
     options: dict[str, Any]
+    parse_all: bool = False
 
 
 _CONFIG: WorkerConfig | None = None
@@ -299,6 +300,6 @@ def process_file(file: InputFile, config: WorkerConfig, skip: frozenset[int]) ->
     summaries = [
         process_chunk(nlp, chunk, Path(config.out_dir), config.batch_size)
         for chunk in iter_chunks(file, config.chunk_size, prefilter, fmt=config.fmt, options=config.options,
-                                 skip=skip, state=state)
+                                 skip=skip, state=state, parse_all=config.parse_all)
     ]
     return FileResult(file_index=file.index, n_items=state.items, summaries=summaries)
