@@ -40,7 +40,6 @@ from extractor.batch.output import (
     compact,
     final_is_current,
     locked_output,
-    read_events,
     summarise,
     write_manifest,
 )
@@ -218,8 +217,7 @@ class _Run:
         self.runs: list[dict[str, Any]] = json.loads(journal.get_meta("runs") or "[]")
 
     def commit(self, summary: ChunkSummary) -> None:
-        events = read_events(self.out / summary.partition)
-        self.journal.commit_chunk(summary, events)
+        self.journal.commit_chunk(summary, summary.events)
         faults.point("committed")
         self.chunks += 1
         self.records += summary.n_items
