@@ -165,9 +165,9 @@ class Prefilter:
             raise InputError("the pre-filter needs at least one pain term")
         terms = [t.lower() for t in self.config.pain_terms]
         # Matching runs on the lower-cased text. A byte-level test (one pass of a regular
-        # expression that only stops at spaces, see candidate_pattern) rules most abstracts out;
-        # then a plain substring test for the longest word of each term (C speed), then the
-        # regular expression of the terms.
+        # expression that only stops at spaces, see candidate_pattern) rules most abstracts out
+        # and, in ASCII texts, says where the terms' regular expression can match; other texts
+        # get a plain substring test for the longest word of each term, then the expression.
         self._pain = re.compile("|".join(term_pattern(t) for t in terms) or "(?!)")
         heads = {max(re.split(r"[\s\-]+", t.rstrip("*")), key=len) for t in terms}
         self._heads = tuple(sorted(h for h in heads if not any(o != h and o in h for o in heads)))
@@ -178,12 +178,24 @@ class Prefilter:
     def _has_pain_term(self, lowered: str) -> bool:
         return any(h in lowered for h in self._heads) and self._pain.search(lowered) is not None
 
-    def may_have_pain_term(self, text: str) -> bool:
-        """False only when no pain term can match ``text`` (the byte-level test)."""
+    def has_pain_term(self, text: str) -> bool:
+        """Whether a pain term matches ``text`` (case-insensitively, at the start of a word)."""
         if self._candidates is None or LOWER_TO_ASCII[0] in text or LOWER_TO_ASCII[1] in text:
-            return True
-        folded = text.encode("utf-8", "surrogatepass").translate(_FOLD)
-        return self._candidates.search(b" " + folded) is not None
+            return self._has_pain_term(text.lower())
+        folded = b" " + text.encode("utf-8", "surrogatepass").translate(_FOLD)
+        found = self._candidates.search(folded)
+        if found is None:
+            return False  # no candidate: no term (see candidate_pattern)
+        if not text.isascii():
+            return self._has_pain_term(text.lower())
+        # ASCII: a byte of `folded` is the character before the same index of the text, and every
+        # match of a term starts where a candidate does: try the terms there only.
+        lowered = text.lower()
+        while found is not None:
+            if self._pain.match(lowered, found.start()) is not None:
+                return True
+            found = self._candidates.search(folded, found.start() + 1)
+        return False
 
     def reason(self, abstract: Abstract) -> str | None:
         return self.text_reason(abstract.text, abstract.has_abstract)
@@ -196,17 +208,12 @@ class Prefilter:
             return None
         if cfg.require_abstract and not has_abstract:
             return REASON_NO_ABSTRACT
-        lowered: str | None = None
         if cfg.require_number and not _has_ascii_digit(text) \
-                and (text.isascii() or self._digit.search(text) is None):
-            lowered = text.lower()
-            if self._number_word.search(lowered) is None:
-                return REASON_NO_NUMBERS
-        if cfg.require_pain_term:
-            if not self.may_have_pain_term(text):
-                return REASON_NO_PAIN
-            if not self._has_pain_term(text.lower() if lowered is None else lowered):
-                return REASON_NO_PAIN
+                and (text.isascii() or self._digit.search(text) is None) \
+                and self._number_word.search(text.lower()) is None:
+            return REASON_NO_NUMBERS
+        if cfg.require_pain_term and not self.has_pain_term(text):
+            return REASON_NO_PAIN
         return None
 
     def passes(self, abstract: Abstract) -> bool:
