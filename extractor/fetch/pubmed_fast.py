@@ -407,7 +407,9 @@ def iter_pubmed_fast(stream: IO[bytes], where: str, prefilter: PrefilterHook, *,
         except _HandOver:
             pass
         stream.seek(0)
-    for index, item in enumerate(apply_prefilter(iter_pubmed_xml(stream, where, source=source), prefilter)):
+    for index, item in enumerate(iter_pubmed_xml(stream, where, source=source)):
         # the full reader yields the same items up to where the fast path stopped
-        if index >= yielded or (isinstance(item, Problem) and item.fatal_for_file):
+        if index >= yielded:
+            yield from apply_prefilter((item,), prefilter)
+        elif isinstance(item, Problem) and item.fatal_for_file:
             yield item
