@@ -6,7 +6,8 @@ Nothing here imports spaCy, requests or any stage: ``fetch``, ``nlp``, ``pool``,
 Two families of records:
 
 * **Input**: :class:`Abstract` (one citation, with the text extraction runs on) and
-  :class:`Deletion` (a PubMed ``DeleteCitation`` entry). Fetchers yield these.
+  :class:`Deletion` (a PubMed ``DeleteCitation`` entry). Fetchers yield these, and
+  :class:`Skipped` (a citation a reader's pre-filter turned down: id, version and reason only).
 * **Output**: one *value* per extracted number — :class:`SampleSize`, :class:`ArmSize`,
   :class:`ScaleMention`, :class:`Score`, :class:`Proportion`, :class:`PValue` — each with its
   :class:`Provenance`, gathered per abstract in an :class:`ExtractionRecord`.
@@ -134,6 +135,21 @@ class Deletion:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "deleted": True, "source": self.source, "metadata": dict(self.metadata)}
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A citation the reader's ``prefilter`` turned down (``iter_source(..., prefilter=...)``).
+
+    It stands in for the :class:`Abstract` that was not built: ``id``, the ``reason`` the
+    pre-filter gave, and ``metadata`` with ``version``, ``file`` and ``line`` where known (so that
+    a later version of the id still supersedes an earlier one).
+    """
+
+    id: str
+    reason: str
+    source: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

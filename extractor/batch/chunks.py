@@ -6,7 +6,9 @@
   stream into chunks of ``chunk_size`` items. Chunk ``k`` of file ``f`` holds items
   ``k*chunk_size … (k+1)*chunk_size-1`` of that stream, so it is the same chunk whoever reads it
   (the local reader, a Dask worker, a resumed run). Every item is an abstract, a deletion or a
-  problem; abstracts are passed through the pre-filter here, before any spaCy work.
+  problem; the pre-filter is handed to the reader (``iter_source(..., prefilter=...)``), which
+  yields a ``Skipped`` for each abstract it turns down — for PubMed XML decided on the record's
+  raw bytes, without parsing it (:mod:`extractor.fetch.pubmed_fast`) — before any spaCy work.
 * Every item has a sequence number ``seq = file_index << 32 | item_index``: the order of
   events across the whole job. For the same id, the event with the larger ``seq`` wins.
 """
@@ -17,13 +19,13 @@ import os
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from extractor.batch.prefilter import Prefilter
 from extractor.errors import InputError
 from extractor.fetch import iter_source
 from extractor.fetch import sources as fetch_sources
-from extractor.records import Abstract, Deletion, Problem
+from extractor.records import Abstract, Deletion, Problem, Skipped
 
 SEQ_SHIFT = 32
 MAX_FILES = 1 << 30
@@ -92,9 +94,9 @@ def expand_sources(sources: Iterable[Path]) -> list[InputFile]:
     return [_fingerprint(i, f) for i, f in enumerate(files)]
 
 
-@dataclass(frozen=True)
-class Event:
-    """A decided item that needs no pipeline run: skipped by the pre-filter, or a deletion."""
+class Event(NamedTuple):
+    """A decided item that needs no pipeline run: skipped by the pre-filter, or a deletion (a
+    tuple: most items of a chunk are these, so they are made, pickled and read cheaply)."""
 
     item: int
     id: str
@@ -125,7 +127,7 @@ def partition_name(file_index: int, chunk_index: int) -> str:
     return f"f{file_index:05d}-c{chunk_index:05d}"
 
 
-def version_of(item: Abstract | Deletion) -> int | None:
+def version_of(item: Abstract | Deletion | Skipped) -> int | None:
     v = item.metadata.get("version") if item.metadata else None
     return v if isinstance(v, int) and not isinstance(v, bool) else None
 
@@ -140,17 +142,20 @@ class ReadState:
 
 def iter_chunks(file: InputFile, chunk_size: int, prefilter: Prefilter, *, fmt: str | None = None,
                 options: dict[str, Any] | None = None, skip: Container[int] = (),
-                state: ReadState | None = None) -> Iterator[ChunkInput]:
+                state: ReadState | None = None, parse_all: bool = False) -> Iterator[ChunkInput]:
     """The chunks of one file, in order; chunks whose index is in ``skip`` are read but not built.
 
-    The last yielded chunk may be shorter. A file with no items yields no chunk.
+    The last yielded chunk may be shorter. A file with no items yields no chunk. ``parse_all``
+    makes the reader parse every PubMed record before the pre-filter decides (same chunks).
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
     state = state if state is not None else ReadState()
     chunk: ChunkInput | None = None
     item = -1
-    for item, obj in enumerate(iter_source(Path(file.path), fmt, **(options or {}))):
+    hook = prefilter.text_reason if prefilter.config.enabled else None
+    for item, obj in enumerate(iter_source(Path(file.path), fmt, prefilter=hook, parse_all=parse_all,
+                                           **(options or {}))):
         state.items = item + 1
         k, offset = divmod(item, chunk_size)
         if offset == 0:
@@ -164,12 +169,10 @@ def iter_chunks(file: InputFile, chunk_size: int, prefilter: Prefilter, *, fmt: 
             chunk.problems.append((item, str(obj)))
         elif isinstance(obj, Deletion):
             chunk.events.append(Event(item, obj.id, STATUS_DELETED, None, version_of(obj)))
-        else:
-            reason = prefilter.reason(obj)
-            if reason is None:
-                chunk.abstracts.append((item, obj))
-            else:
-                chunk.events.append(Event(item, obj.id, STATUS_SKIPPED, reason, version_of(obj)))
+        elif isinstance(obj, Skipped):
+            chunk.events.append(Event(item, obj.id, STATUS_SKIPPED, obj.reason, version_of(obj)))
+        else:  # an abstract the pre-filter passed
+            chunk.abstracts.append((item, obj))
     state.done = True
     if chunk is not None:
         yield chunk

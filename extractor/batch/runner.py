@@ -40,7 +40,6 @@ from extractor.batch.output import (
     compact,
     final_is_current,
     locked_output,
-    read_events,
     summarise,
     write_manifest,
 )
@@ -80,6 +79,7 @@ class BatchOptions:
     options: dict[str, Any] = field(default_factory=dict)
     restart: bool = False
     progress: bool = True
+    parse_all: bool = False  # parse every PubMed record before the pre-filter (same output, slower)
 
     def validate(self) -> None:
         from extractor.fetch import sources as fetch_sources
@@ -217,8 +217,7 @@ class _Run:
         self.runs: list[dict[str, Any]] = json.loads(journal.get_meta("runs") or "[]")
 
     def commit(self, summary: ChunkSummary) -> None:
-        events = read_events(self.out / summary.partition)
-        self.journal.commit_chunk(summary, events)
+        self.journal.commit_chunk(summary, summary.events)
         faults.point("committed")
         self.chunks += 1
         self.records += summary.n_items
@@ -247,7 +246,7 @@ class _Run:
         o = self.opts
         return WorkerConfig(out_dir=str(self.out), model=None if o.model is None else str(o.model),
                             batch_size=o.batch_size, chunk_size=o.chunk_size, prefilter=o.prefilter,
-                            fmt=o.fmt, options=dict(o.options))
+                            fmt=o.fmt, options=dict(o.options), parse_all=o.parse_all)
 
     def chunks_to_do(self, file: InputFile) -> Iterator[Any]:
         """Chunks of a file not yet committed (read by this process), then mark it read."""
@@ -255,7 +254,7 @@ class _Run:
         prefilter = Prefilter(self.opts.prefilter)
         for chunk in iter_chunks(file, self.opts.chunk_size, prefilter, fmt=self.opts.fmt,
                                  options=self.opts.options, skip=self.journal.done_chunks(file.index),
-                                 state=state):
+                                 state=state, parse_all=self.opts.parse_all):
             self.progress.reading(file.index, state.items)
             yield chunk
         self.file_read(file.index, state.items)

@@ -65,6 +65,9 @@ def register(app: typer.Typer) -> None:
             "--restart", help="Discard what --out holds from an earlier run and start again.")] = False,
         show_progress: Annotated[bool, typer.Option(
             "--progress/--no-progress", help="Progress bar on stderr (records/s and ETA).")] = True,
+        parse_all: Annotated[bool, typer.Option(
+            "--parse-all", help="PubMed XML: parse every record before the pre-filter decides, instead "
+                                "of deciding on each record's raw bytes (same output, slower).")] = False,
     ) -> None:
         """Extract pain-trial numbers from whole dumps into Parquet partitions plus a final table.
 
@@ -91,7 +94,7 @@ def register(app: typer.Typer) -> None:
             sources=tuple(sources), out=out, workers=workers or _default_workers(), engine=engine,
             scheduler=scheduler, chunk_size=chunk_size, batch_size=batch_size,
             prefilter=make_config(enabled=prefilter, terms=terms), model=model, fmt=fmt, options=options,
-            restart=restart, progress=show_progress,
+            restart=restart, progress=show_progress, parse_all=parse_all,
         )
 
         def started(resumed: bool, pending: int) -> None:

@@ -5,7 +5,9 @@ in :mod:`extractor.records`. Nothing here imports spaCy.
 
 * :func:`iter_source` — PubMed XML (``.xml``/``.xml.gz``, efetch output, baseline/update files,
   ``MedlineCitationSet``), Europe PMC responses, RIS, MEDLINE/nbib, CSV/TSV, JSONL, ``.txt``
-  files and folders of them; yields ``Abstract``, ``Deletion`` and ``Problem``.
+  files and folders of them; yields ``Abstract``, ``Deletion`` and ``Problem``, and ``Skipped``
+  for the records a ``prefilter`` hook turns down (:mod:`~extractor.fetch.hook`; for PubMed XML
+  decided on raw bytes, :mod:`~extractor.fetch.pubmed_fast`).
 * :class:`EUtils` — esearch/efetch client; :class:`EuropePMC` — cursor-paged search client.
 * :class:`DumpMerger` — applies baseline + update files in order with bounded memory.
 """

@@ -29,6 +29,8 @@ def flat(elem: Any) -> str:
     """All text inside an element, markup flattened (``m<sup>2</sup>`` → ``m2``), entities decoded."""
     if elem is None:
         return ""
+    if len(elem) == 0:  # no child nodes (most elements): the text alone is what itertext() gives
+        return decode_entities(elem.text or "")
     return decode_entities("".join(elem.itertext()))
 
 
@@ -192,6 +194,42 @@ def _clear(elem: Any) -> None:
             del parent[0]
 
 
+def convert_record(
+    elem: Any, where: str, *, source: str = "pubmed-dump", line_offset: int = 0
+) -> Iterator[Abstract | Deletion | Problem]:
+    """The items of one record element (``PubmedArticle``, ``PubmedBookArticle``, ``DeleteCitation``
+    or a ``MedlineCitation`` of a ``MedlineCitationSet``). ``line_offset`` is added to the element's
+    ``sourceline`` (for an element parsed out of its file, see :mod:`extractor.fetch.pubmed_fast`)."""
+    tag = elem.tag
+    line = elem.sourceline + line_offset if elem.sourceline is not None else None
+    if tag == "MedlineCitation":
+        yield _citation_record(elem, None, where=where, line=line, source=source)
+    elif tag == "PubmedArticle":
+        citation = elem.find("MedlineCitation")
+        if citation is None:
+            yield Problem(f"{where}:{line}", "PubmedArticle without MedlineCitation; skipped")
+        else:
+            yield _citation_record(citation, elem.find("PubmedData"), where=where, line=line, source=source)
+    elif tag == "PubmedBookArticle":
+        book = elem.find("BookDocument")
+        if book is None:
+            yield Problem(f"{where}:{line}", "PubmedBookArticle without BookDocument; skipped")
+        else:
+            yield _book_record(book, elem.find("PubmedBookData"), where=where, line=line, source=source)
+    else:  # DeleteCitation
+        for node in elem.iterfind("PMID"):
+            if node.text and node.text.strip():
+                yield Deletion(
+                    id=node.text.strip(),
+                    source=source,
+                    metadata={
+                        "file": where,
+                        "line": node.sourceline + line_offset if node.sourceline is not None else None,
+                        "version": int(node.get("Version", "1") or 1),
+                    },
+                )
+
+
 def iter_pubmed_xml(
     stream: IO[bytes], where: str, *, source: str = "pubmed-dump"
 ) -> Iterator[Abstract | Deletion | Problem]:
@@ -215,41 +253,11 @@ def iter_pubmed_xml(
     )
     try:
         for _event, elem in parser:
-            tag = elem.tag
-            line = elem.sourceline
-            if tag == "MedlineCitation":
+            if elem.tag == "MedlineCitation":
                 parent = elem.getparent()
                 if parent is None or parent.tag != "MedlineCitationSet":
                     continue  # part of a PubmedArticle: handled at its end
-                yield _citation_record(elem, None, where=where, line=line, source=source)
-            elif tag == "PubmedArticle":
-                citation = elem.find("MedlineCitation")
-                if citation is None:
-                    yield Problem(f"{where}:{line}", "PubmedArticle without MedlineCitation; skipped")
-                else:
-                    yield _citation_record(
-                        citation, elem.find("PubmedData"), where=where, line=line, source=source
-                    )
-            elif tag == "PubmedBookArticle":
-                book = elem.find("BookDocument")
-                if book is None:
-                    yield Problem(f"{where}:{line}", "PubmedBookArticle without BookDocument; skipped")
-                else:
-                    yield _book_record(
-                        book, elem.find("PubmedBookData"), where=where, line=line, source=source
-                    )
-            else:  # DeleteCitation
-                for node in elem.iterfind("PMID"):
-                    if node.text and node.text.strip():
-                        yield Deletion(
-                            id=node.text.strip(),
-                            source=source,
-                            metadata={
-                                "file": where,
-                                "line": node.sourceline,
-                                "version": int(node.get("Version", "1") or 1),
-                            },
-                        )
+            yield from convert_record(elem, where, source=source)
             count += 1
             _clear(elem)
     except etree.XMLSyntaxError as exc:

@@ -24,6 +24,12 @@ Options: ``id_column``, ``text_column``, ``title_column``, ``abstract_column`` (
 :mod:`extractor.fetch.tabular`), ``encoding`` (text formats, default ``utf-8``), ``delimiter``
 (CSV), ``verify_md5`` (default True: a ``<file>.md5`` next to a file is checked before reading).
 
+Pre-filter hook: ``iter_source(path, prefilter=hook)`` yields a :class:`Skipped` (id, reason,
+version) instead of each :class:`Abstract` that ``hook(text, has_abstract)`` turns down (see
+:mod:`extractor.fetch.hook`). For PubMed XML the decision is taken on each record's raw bytes and
+only the records kept are parsed (:mod:`extractor.fetch.pubmed_fast`); ``parse_all=True`` parses
+every record first. The items are the same either way.
+
 Problems never stop the iteration: an unreadable line or record yields a :class:`Problem` and the
 next one is read; a file that cannot be read on (malformed XML, truncated gzip, wrong md5) yields
 a ``Problem(fatal_for_file=True)`` and the caller goes on with its next file.
@@ -40,10 +46,12 @@ from typing import IO, Any, cast
 
 from extractor.errors import InputError
 from extractor.fetch.europepmc import iter_epmc_json, iter_epmc_xml
+from extractor.fetch.hook import PrefilterHook, apply_prefilter
+from extractor.fetch.pubmed_fast import iter_pubmed_fast
 from extractor.fetch.pubmed_xml import iter_pubmed_xml
 from extractor.fetch.tabular import Columns, iter_csv, iter_jsonl
 from extractor.fetch.tagged import iter_medline, iter_ris, txt_record
-from extractor.records import Abstract, Deletion, Problem
+from extractor.records import Abstract, Deletion, Problem, Skipped
 
 FORMATS: tuple[str, ...] = (
     "pubmed-xml",
@@ -88,7 +96,7 @@ _EXTENSIONS: dict[str, str | None] = {
 }
 _MD5 = re.compile(r"\b([0-9a-fA-F]{32})\b")
 
-Item = Abstract | Deletion | Problem
+Item = Abstract | Deletion | Problem | Skipped
 
 
 def normalise_format(fmt: str | None) -> str | None:
@@ -187,8 +195,13 @@ def _is_source_file(path: Path) -> bool:
     return suffix in _EXTENSIONS
 
 
-def iter_source(path: Path, fmt: str | None = None, **options: Any) -> Iterator[Item]:
-    """Every record of a file (or folder), streamed; see the module docstring."""
+def iter_source(path: Path, fmt: str | None = None, *, prefilter: PrefilterHook | None = None,
+                parse_all: bool = False, **options: Any) -> Iterator[Item]:
+    """Every record of a file (or folder), streamed; see the module docstring.
+
+    ``prefilter(text, has_abstract)`` returns None to keep a record or the reason to skip it;
+    skipped records are yielded as :class:`Skipped`. ``parse_all`` turns off deciding on raw bytes.
+    """
     _check_options(options)
     fmt = normalise_format(fmt)
     path = Path(path)
@@ -207,7 +220,7 @@ def iter_source(path: Path, fmt: str | None = None, **options: Any) -> Iterator[
                 fatal_for_file=True,
             )
         for file in files:
-            yield from iter_source(file, fmt, **options)
+            yield from iter_source(file, fmt, prefilter=prefilter, parse_all=parse_all, **options)
         return
     if not path.exists():
         yield Problem(str(path), "no such file", fatal_for_file=True)
@@ -226,7 +239,13 @@ def iter_source(path: Path, fmt: str | None = None, **options: Any) -> Iterator[
         yield Problem(str(path), str(exc).split(": ", 1)[-1], fatal_for_file=True)
         return
     try:
-        yield from _read(path, fmt, options)
+        if prefilter is None:
+            yield from _read(path, fmt, options)
+        elif fmt == "pubmed-xml" and not parse_all:
+            with _open(path) as stream:
+                yield from iter_pubmed_fast(stream, str(path), prefilter)
+        else:
+            yield from apply_prefilter(_read(path, fmt, options), prefilter)
     except (OSError, EOFError) as exc:
         yield Problem(
             str(path), f"cannot read ({getattr(exc, 'strerror', None) or exc})", fatal_for_file=True

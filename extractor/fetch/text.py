@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from extractor.records import Section
 
 _ASCII_WS = re.compile(r"[ \t\r\n\f\v]+")
+_OTHER_ASCII_WS = ("\n", "\t", "\r", "\f", "\v")
 # Entities left escaped in the text (double-escaped upstream, e.g. "&amp;lt;" in the XML).
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 # HTML/JATS inline and block tags that appear inside abstracts from Europe PMC, RIS exports, ...
@@ -40,7 +41,14 @@ def squash(text: str | None) -> str:
     """Collapse runs of ASCII whitespace to one space and strip; Unicode spaces are kept."""
     if not text:
         return ""
-    return _ASCII_WS.sub(" ", text).strip(" ")
+    # The same as _ASCII_WS.sub(" ", text).strip(" "), in substring operations (C speed): most
+    # texts have single spaces only, and the rest few runs.
+    for ch in _OTHER_ASCII_WS:
+        if ch in text:
+            text = text.replace(ch, " ")
+    while "  " in text:
+        text = text.replace("  ", " ")
+    return text.strip(" ")
 
 
 def decode_entities(text: str) -> str:
@@ -101,19 +109,20 @@ def split_inline_labels(body: str) -> list[tuple[str | None, str]]:
 _UNLABELLED = {"UNLABELLED", "UNLABELED", "UNASSIGNED"}
 
 
-def compose(title: str, parts: Sequence[tuple[str | None, str]]) -> tuple[str, tuple[Section, ...], bool]:
+def compose(title: str, parts: Sequence[tuple[str | None, str]], *, squashed: bool = False
+            ) -> tuple[str, tuple[Section, ...], bool]:
     """Build ``(text, sections, has_abstract)`` from a title and (label, content) parts.
 
-    Content and labels are squashed (see module docstring); empty parts are dropped; NLM's
-    ``UNLABELLED`` label is treated as no label.
+    Content and labels are squashed (see module docstring; ``squashed=True``: the caller already
+    did); empty parts are dropped; NLM's ``UNLABELLED`` label is treated as no label.
     """
     title = squash(title)
     pieces: list[str] = []
     sections: list[Section] = []
     pos = len(title) + 1
     for raw_label, raw_content in parts:
-        content = squash(raw_content)
-        label = squash(raw_label) if raw_label else None
+        content = raw_content if squashed else squash(raw_content)
+        label = (raw_label if squashed else squash(raw_label)) if raw_label else None
         if label and label.upper() in _UNLABELLED:
             label = None
         if not content and not label:

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from extractor.batch.prefilter import (
     REASON_NO_ABSTRACT,
@@ -119,3 +121,62 @@ def test_no_annotated_painbench_value_is_in_a_skipped_abstract(shared: Path, poo
                 lost[a.id] = (pre.reason(a), annotated[a.id])
     assert len(annotated) > 100
     assert lost == {}
+
+
+def test_characters_whose_lower_case_is_ascii() -> None:
+    """The byte-level test relies on this list (str.lower() maps nothing else to ASCII)."""
+    import sys
+
+    from extractor.batch.prefilter import LOWER_TO_ASCII
+
+    found = tuple(chr(c) for c in range(128, sys.maxunicode + 1)
+                  if any(ord(x) < 128 for x in chr(c).lower()))
+    assert found == LOWER_TO_ASCII
+
+
+def _reference_reason(pre: Prefilter, text: str, has_abstract: bool) -> str | None:
+    """The pre-filter's rules written plainly (as before the byte-level test existed)."""
+    import re
+
+    cfg = pre.config
+    if cfg.require_abstract and not has_abstract:
+        return REASON_NO_ABSTRACT
+    lowered = text.lower()
+    if cfg.require_number and re.search(r"\d", text) is None and pre._number_word.search(lowered) is None:
+        return REASON_NO_NUMBERS
+    pain = re.compile("|".join(term_pattern(t.lower()) for t in cfg.pain_terms))
+    if cfg.require_pain_term and pain.search(lowered) is None:
+        return REASON_NO_PAIN
+    return None
+
+
+_PIECES = ["pain", "Pain", "PAIN", "ache", "aches", "headache", "VAS", "vas", "vascular", "NRS", "sore",
+           "soreness", "visual", "analog", "analogue", "visual-analog", "visual/analog", " ", "  ", "-", "\n",
+           "\xa0", "\u2009", "\u0130", "\u212a", "\u0307", "é", "ß", "_", "1", "\uff13", "two", "one", "(",
+           ".", "SF", "MPQ", "sf-mpq", "McGill", "bpi-sf", "BP\u0130", "numeric rating scale", "faces",
+           "scale",
+           "x", "Schmerz", "douleur", "p.o.", "\u212aetamine", "ketamine", "itch", "Itch  Severity\nScore"]
+_TERM_SETS = [None, ("prurit*", "itch severity score", "p.o.", "ketamin*"), ("schmerz*", "douleur", "sore"),
+              ("rückenschmerz*", "pain"), ("SF-MPQ", "faces scale*")]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=12), st.sampled_from(_TERM_SETS), st.booleans())
+def test_fast_rules_equal_the_plain_ones(pieces: list[str], terms: tuple[str, ...] | None,
+                                         has_abstract: bool) -> None:
+    pre = Prefilter(make_config(terms=terms))
+    text = "".join(pieces)
+    assert pre.text_reason(text, has_abstract) == _reference_reason(pre, text, has_abstract)
+
+
+@pytest.mark.shared
+def test_fast_rules_equal_the_plain_ones_on_the_pools(shared: Path) -> None:
+    pre = Prefilter()
+    n = 0
+    for name in ("data/abstracts_pool.jsonl", "painbench/pool.jsonl", "painbench/train_pool.jsonl"):
+        with (shared / name).open(encoding="utf-8") as fh:
+            for line in fh:
+                a = Abstract.from_dict(json.loads(line))
+                assert pre.reason(a) == _reference_reason(pre, a.text, a.has_abstract), a.id
+                n += 1
+    assert n > 5000

@@ -284,7 +284,8 @@ def test_fetch_never_imports_spacy() -> None:
     import sys
 
     code = (
-        "import sys, extractor.fetch, extractor.commands.fetch; "
-        "assert not [m for m in sys.modules if m.split('.')[0] in ('spacy', 'thinc')], 'spacy imported'"
+        "import sys, extractor.fetch, extractor.fetch.pubmed_fast, extractor.commands.fetch; "
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('spacy', 'thinc')], 'spacy imported'; "
+        "assert not [m for m in sys.modules if m.startswith('extractor.batch')], 'batch imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
