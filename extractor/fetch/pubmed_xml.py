@@ -73,13 +73,20 @@ def _authors(node: Any) -> list[str]:
     return out
 
 
-def _abstract_parts(holder: Any) -> tuple[list[tuple[str | None, str]], str | None]:
-    """(label, text) of every AbstractText part; falls back to an English ``OtherAbstract``."""
+def _abstract_parts(holder: Any, citation: Any) -> tuple[list[tuple[str | None, str]], str | None]:
+    """(label, text) of every AbstractText part; falls back to an English ``OtherAbstract``.
+
+    PubMed puts ``OtherAbstract`` under ``MedlineCitation`` (older samples under ``Article``):
+    both places are looked at.
+    """
     abstract = holder.find("Abstract")
     source = "Abstract"
     if abstract is None or abstract.find("AbstractText") is None:
         abstract = None
-        for other in holder.iterfind("OtherAbstract"):
+        others = [*holder.iterfind("OtherAbstract")]
+        if citation is not holder:
+            others += citation.iterfind("OtherAbstract")
+        for other in others:
             if other.get("Language", "eng") == "eng" and other.find("AbstractText") is not None:
                 abstract, source = other, "OtherAbstract"
                 break
@@ -110,7 +117,7 @@ def _citation_record(
     article = citation.find("Article")
     holder = article if article is not None else citation
     title = _text(holder, "ArticleTitle") or _text(holder, "VernacularTitle")
-    parts, abstract_source = _abstract_parts(holder)
+    parts, abstract_source = _abstract_parts(holder, citation)
     text, sections, has_abstract = compose(title, parts)
     ids = _article_ids(pubmed_data)
     doi = ""
@@ -157,7 +164,7 @@ def _book_record(
     if not pmid:
         return Problem(f"{where}:{line}" if line else where, "book record has no PMID; skipped")
     title = _text(book_doc, "ArticleTitle") or _text(book_doc, "Book/BookTitle")
-    parts, _ = _abstract_parts(book_doc)
+    parts, _ = _abstract_parts(book_doc, book_doc)
     text, sections, has_abstract = compose(title, parts)
     ids = _article_ids(pubmed_data)
     authors = _authors(book_doc) or _authors(book_doc.find("Book"))

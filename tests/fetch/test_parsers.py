@@ -289,3 +289,23 @@ def test_fetch_never_imports_spacy() -> None:
         "assert not [m for m in sys.modules if m.startswith('extractor.batch')], 'batch imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_other_abstract_under_medline_citation_is_the_fallback(tmp_path: Path) -> None:
+    """PubMed puts OtherAbstract under MedlineCitation; a record without <Abstract> uses it."""
+    from extractor.fetch import iter_source
+    from extractor.records import Abstract
+
+    xml = tmp_path / "other.xml"
+    xml.write_text(
+        "<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID Version=\"1\">7</PMID>"
+        "<Article><ArticleTitle>T</ArticleTitle></Article>"
+        "<OtherAbstract Type=\"plain-language-summary\" Language=\"spa\"><AbstractText>Dolor.</AbstractText>"
+        "</OtherAbstract>"
+        "<OtherAbstract Type=\"plain-language-summary\" Language=\"eng\"><AbstractText>Pain fell by 2 points."
+        "</AbstractText></OtherAbstract></MedlineCitation></PubmedArticle></PubmedArticleSet>",
+        encoding="utf-8",
+    )
+    (rec,) = [r for r in iter_source(xml) if isinstance(r, Abstract)]
+    assert rec.text == "T\nPain fell by 2 points." and rec.has_abstract
+    assert rec.metadata["abstract_from"] == "OtherAbstract"

@@ -30,7 +30,9 @@ pytestmark = pytest.mark.shared
 # path (relative to data/fetch) → (records, deletions, with abstract, with labelled sections)
 RECORD_FILES: dict[str, tuple[int, int, int, int]] = {
     "pubmed/pmparser/baseline/pubmed26n1334.xml.gz": (30, 0, 27, 9),
-    "pubmed/pmparser/updatefiles/pubmed26n1335.xml.gz": (30, 6, 29, 11),
+    # SOURCES counts 29 <Abstract>s; 41411010 has none but an English plain-language summary in
+    # MedlineCitation/OtherAbstract, which is used as its abstract (metadata abstract_from)
+    "pubmed/pmparser/updatefiles/pubmed26n1335.xml.gz": (30, 6, 30, 11),
     # SOURCES: 24 abstracts: 24 records have an <Abstract>, but 30688251's is an empty <AbstractText/>
     "pubmed/pmparser/pubmed20n1016.xml.gz": (26, 262, 23, 9),
     # SOURCES lists "pubmed_no_rows.xml, pubmed20n0000.xml: 0 / 2"; the files hold 2 / 0
@@ -81,7 +83,8 @@ RECORD_FILES: dict[str, tuple[int, int, int, int]] = {
     "pubmed/eutils_json_samples/efetch.pubmed.xml": (2, 0, 2, 0),
     "pubmed/eutils_json_samples/efetch.pubmedbook.xml": (1, 0, 1, 0),
     "pubmed/eutils_json_samples/efetch.pubmedexample.xml": (2, 0, 2, 1),  # one article + one book
-    "pubmed/nlm_medsamp/medsamp2006.xml": (88, 0, 54, 0),
+    # SOURCES counts 54 <Abstract>s; 12179763 and 12349809 have only an English OtherAbstract
+    "pubmed/nlm_medsamp/medsamp2006.xml": (88, 0, 56, 0),
     "europepmc/search_cancer_core.json": (25, 0, 21, 15),
     "europepmc/search_cancer.json": (25, 0, 0, 0),
     "europepmc/search_cancer.xml": (25, 0, 0, 0),
