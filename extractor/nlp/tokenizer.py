@@ -25,8 +25,8 @@ from spacy.lang.en import English
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
-from spacy.vocab import Vocab
 from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
+from spacy.vocab import Vocab
 
 # Operators and spread markers that should always stand alone next to numbers.
 _OPS = r"±|∓|\+\s?/\s?-|\+\s?/\s?−|<=|>=|=<|=>|≤|≥|≦|≧|⩽|⩾|<|>|=|≈|~"
