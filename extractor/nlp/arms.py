@@ -59,7 +59,7 @@ def clean_arm(name: str) -> str | None:
         out = out.rstrip(")").strip()
     if not out or len(out) > 60:
         return None
-    if parse_number_words(out) and all(w.lower() in ("one", "two", "three", "four") for w in words):
+    if all(w.lower() in ("one", "two", "three", "four") for w in words) and parse_number_words(out):
         return None
     return out
 

@@ -82,6 +82,11 @@ def parse_number_words(text: str) -> list[tuple[int, int, int]]:
     "Twenty-one" → 21; "one hundred and five" → 105; "two three" → 2 and 3 (two numbers);
     "One thousand three hundred and twenty eight" → 1328.
     """
+    return list(_parse_number_words(text))
+
+
+@lru_cache(maxsize=4096)
+def _parse_number_words(text: str) -> tuple[tuple[int, int, int], ...]:
     out: list[tuple[int, int, int]] = []
     total = 0  # completed thousands
     current = 0  # below a thousand
@@ -129,7 +134,7 @@ def parse_number_words(text: str) -> list[tuple[int, int, int]]:
         end = m.end()
         last_kind = kind
     flush()
-    return out
+    return tuple(out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -190,6 +195,8 @@ def _sign_before(text: str, start: int) -> int:
 
 
 def _parse_digits(s: str) -> float:
+    if "," not in s and s.isascii():
+        return float(s)  # "6.8", ".001": nothing to normalise (the common case)
     s = s.replace("·", ".").replace("−", "-")
     if "," in s:
         head, _, tail = s.partition(",")
@@ -232,7 +239,7 @@ def find_numbers(text: str, lower: str | None = None) -> list[Number]:
     append = out.append
     for m in _DIGIT_RE.finditer(text):
         start, end = m.span()
-        sci_only, raw_num, exp = m.group("sci_only", "num", "exp")
+        sci_only, raw_num, exp = m.groups()  # the groups "sci_only", "num", "exp"
         if raw_num is not None and exp is None and raw_num.isdigit() and len(raw_num) <= 15:
             value, is_int, sci = float(raw_num), True, False  # the common case: plain digits
         else:
@@ -267,7 +274,7 @@ def find_numbers(text: str, lower: str | None = None) -> list[Number]:
     word_re = _WORD_NUMBER_LOWER_RE if len(lower) == len(text) else WORD_NUMBER_RE
     for m in word_re.finditer(lower if word_re is _WORD_NUMBER_LOWER_RE else text):
         base = m.start()
-        for a, b, v in parse_number_words(text[m.start():m.end()]):
+        for a, b, v in _parse_number_words(text[m.start():m.end()]):
             start, end = base + a, base + b
             pm = _PERCENT_RE.match(text, end)
             out.append(Number(start, end, float(v), text[start:end], True, True, False,

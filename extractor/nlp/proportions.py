@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from extractor.nlp.arms import arm_name_after
+from extractor.nlp.intervals import NumberIndex
 from extractor.nlp.lexicon import PAIN_LOWER_RE, doc_about_pain, pain_acronyms
 from extractor.nlp.numbers import Number
 from extractor.nlp.scores import TimeInfo
@@ -96,8 +97,15 @@ class ProportionFinder:
                       if acronyms else None)
         # the bounds of a confidence interval are not proportions of patients
         blocked = [*blocked, *((m.start(), m.end()) for m in _CI_SPAN_RE.finditer(text))]
-        pain_doc = doc_about_pain(lower, self.pain_doc_mentions)
+        free = NumberIndex(numbers, blocked)
+        pain_doc: bool | None = None  # computed when first needed
         for s_start, s_end in sentences:
+            # a sentence without a free number has no proportion (checked before its cue words)
+            nums = free.between(s_start, s_end)
+            if not nums:
+                continue
+            if pain_doc is None:
+                pain_doc = doc_about_pain(lower, self.pain_doc_mentions)
             sent = lower[s_start:s_end]
             cues = [(m.start() + s_start, m.end() + s_start, True) for m in self.outcome_re.finditer(sent)]
             cues += [(m.start() + s_start, m.end() + s_start, False) for m in self.weak_re.finditer(sent)]
@@ -112,10 +120,6 @@ class ProportionFinder:
                 continue
             pain_in_sentence = PAIN_LOWER_RE.search(sent) is not None or (
                 acronym_re is not None and acronym_re.search(text, s_start, s_end) is not None)
-            nums = [n for n in numbers if s_start <= n.start < s_end
-                    and not any(a <= n.start < b for a, b in blocked)]
-            if not nums:
-                continue
             found = self._sentence(text, lower, s_start, s_end, nums, by_start)
             # the outcome must be named close to the number, in the same clause
             found = [p for p in found if self._near_cue(lower, p, cues, s_start, s_end, pain_in_sentence)]

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from extractor.nlp.arms import arm_name_after
+from extractor.nlp.intervals import NumberIndex
 from extractor.nlp.lexicon import pain_acronyms
 from extractor.nlp.numbers import Number
 
@@ -222,6 +223,7 @@ class ScoreFinder:
         self._cue_cache: tuple[list[int], list[int]] = ([], [])
         self._acronym_re: re.Pattern[str] | None = None
         self._text = ""
+        self._by_start: tuple[dict[int, Number], Sequence[Number]] = ({}, ())
 
     # -- entry point --------------------------------------------------------------------------
 
@@ -249,6 +251,8 @@ class ScoreFinder:
         accepted = frozenset(s.scale for s in scales)
         named_scales = [s for s in scales if s.scale != "unspecified"]
         skip = [(t.start, t.end) for t in timepoints]
+        free = NumberIndex(numbers, blocked)
+        self._by_start = ({n.start: n for n in numbers}, numbers)
         out: list[ScoreValue] = []
         prev_had_scores = False
         for s_start, s_end in sentences:
@@ -259,8 +263,7 @@ class ScoreFinder:
             if not pain_here and not (prev_had_scores and _CONTINUATION_RE.search(sent_lower)):
                 prev_had_scores = False
                 continue
-            nums = [n for n in numbers if s_start <= n.start < s_end
-                    and not any(a <= n.start < b for a, b in blocked)]
+            nums = free.between(s_start, s_end)
             if not nums:
                 prev_had_scores = False
                 continue
@@ -278,7 +281,9 @@ class ScoreFinder:
 
     def _sentence(self, text: str, lower: str, s_start: int, s_end: int, nums: list[Number],
                   all_numbers: Sequence[Number], blocked: Sequence[tuple[int, int]]) -> list[ScoreValue]:
-        by_start = {n.start: n for n in all_numbers}
+        by_start, of = self._by_start
+        if of is not all_numbers:
+            by_start = {n.start: n for n in all_numbers}
         sentence = text[s_start:s_end]
         declared_stat, declared_spread = _declared_format(sentence)
         used: set[int] = set()

@@ -77,6 +77,23 @@ SOURCE_TEXT: weakref.WeakKeyDictionary[Doc, str] = weakref.WeakKeyDictionary()
 # token each; the text around them is tokenised normally.
 LONG_RUN = 300
 _LONG_RUN_RE = re.compile(rf"\S{{{LONG_RUN},}}")
+_BLOCK = LONG_RUN // 2
+
+
+def has_long_run(text: str) -> bool:
+    """Does ``text`` hold a run of ``LONG_RUN`` or more non-whitespace characters?
+
+    Such a run contains a whole block ``text[k:k + LONG_RUN // 2]`` with ``k`` a multiple of the
+    block size, and that block holds no space; so the regular expression (which scans every
+    character) only runs when some block has no space, which prose never has.
+    """
+    if len(text) < LONG_RUN:
+        return False
+    find = text.find
+    for k in range(0, len(text) - _BLOCK + 1, _BLOCK):
+        if find(" ", k, k + _BLOCK) < 0:
+            return _LONG_RUN_RE.search(text) is not None
+    return False
 
 # How many distinct whitespace-separated chunks the tokenizer remembers (spaCy's default is
 # 10,000). A chunk seen before is copied from the cache instead of going through the prefix,
@@ -107,10 +124,7 @@ class ClinicalTokenizer(Tokenizer):
                          faster_heuristics=faster_heuristics, max_cache_size=max_cache_size)
 
     def __call__(self, text: str) -> Doc:
-        if len(text) >= LONG_RUN and _LONG_RUN_RE.search(text):
-            doc = self._with_long_runs(text)
-        else:
-            doc = super().__call__(text)
+        doc = self._with_long_runs(text) if has_long_run(text) else super().__call__(text)
         SOURCE_TEXT[doc] = text
         return doc
 

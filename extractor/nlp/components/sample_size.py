@@ -239,6 +239,12 @@ class SampleSizeExtractor(RuleComponent):
             else:
                 raise ValueError(f"{self.name}: rule {r['id']}: unknown type {kind!r}")
         self._arm_ids = {str(r["pattern"]): r["id"] for r in rules if r.get("type") == "arm"}
+        # every trigger word of the cues of each scope: a candidate's window is checked once for
+        # all of them, and each cue then looks its own triggers up in the result
+        scope_triggers: dict[str, set[str]] = {}
+        for _rid, scope, _w, _rx, triggers in self._cues:
+            scope_triggers.setdefault(scope, set()).update(triggers)
+        self._scope_triggers = {k: tuple(sorted(v)) for k, v in scope_triggers.items()}
         self._sets: list[list[ArmSizeMatch]] | None = None  # arm-size sets of the doc being processed
         self._k_groups: int | None = None  # the number of arms it states (0: none)
 
@@ -343,11 +349,17 @@ class SampleSizeExtractor(RuleComponent):
                                  "sentence_index": ctx.sentence_index(cand.start)}
         windows = {"before": before, "before_raw": before_raw, "after": after, "after_long": after_long,
                    "span": span, "sentence": sentence}
+        present: dict[str, frozenset[str]] = {}  # the scope's trigger words in its window
         for rule_id, scope, weight, rx, triggers in self._cues:
             window = windows.get(scope)
-            if window is not None and triggers and not any(t in window for t in triggers):
-                feats[rule_id] = False
-                continue
+            if window is not None and triggers:
+                found = present.get(scope)
+                if found is None:
+                    found = present[scope] = frozenset(
+                        t for t in self._scope_triggers[scope] if t in window)
+                if found.isdisjoint(triggers):  # none of the cue's triggers is in its window
+                    feats[rule_id] = False
+                    continue
             if scope == "before":
                 hit = rx.search(before) is not None
             elif scope == "before_raw":
