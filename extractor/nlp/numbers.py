@@ -23,6 +23,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from extractor.nlp.fastre import Scanner
+
 __all__ = ["Number", "find_numbers", "parse_number", "parse_number_words", "WORD_NUMBER_RE"]
 
 # A value in an abstract that is not finite, or is absurdly large, is not a statistic.
@@ -74,6 +76,7 @@ WORD_NUMBER_RE = re.compile(
 _WORD_NUMBER_LOWER_RE = re.compile(
     rf"(?<![\w-])(?:{_WORD})(?:(?:[ \t]*[{_HYPHENS}][ \t]*|[ \t]+(?:and[ \t]+)?)(?:{_WORD}))*(?![\w])")
 _WORD_PIECE_RE = re.compile(rf"(?:{_WORD})", re.IGNORECASE)
+_WORD_NUMBER_LOWER_SCAN = Scanner(_WORD_NUMBER_LOWER_RE)  # the same matches, found faster
 
 
 def parse_number_words(text: str) -> list[tuple[int, int, int]]:
@@ -272,7 +275,9 @@ def find_numbers(text: str, lower: str | None = None) -> list[Number]:
         append(Number(start, end, value + 0.0, text[start:end], is_int, False, signed, pm, sci))
     lower = text.lower() if lower is None else lower
     word_re = _WORD_NUMBER_LOWER_RE if len(lower) == len(text) else WORD_NUMBER_RE
-    for m in word_re.finditer(lower if word_re is _WORD_NUMBER_LOWER_RE else text):
+    words = (_WORD_NUMBER_LOWER_SCAN.finditer(lower) if word_re is _WORD_NUMBER_LOWER_RE
+             else word_re.finditer(text))
+    for m in words:
         base = m.start()
         for a, b, v in _parse_number_words(text[m.start():m.end()]):
             start, end = base + a, base + b
