@@ -104,6 +104,11 @@ def has_long_run(text: str) -> bool:
 # (~30 MB when full). Caching does not change the tokens (spaCy never caches a chunk whose
 # tokenisation involved a special case).
 CACHE_SIZE = 200_000
+# spaCy stops caching a text's chunks after the first special case in it (a "vs." or "e.g." early
+# in an abstract means nothing after it is cached), so chunks of such texts go through the affix
+# regular expressions again and again. Their results are memoised per string (at most this many
+# strings per function; the memo is emptied when full and whenever spaCy flushes its cache).
+AFFIX_MEMO_SIZE = 100_000
 
 
 class ClinicalTokenizer(Tokenizer):
@@ -118,10 +123,45 @@ class ClinicalTokenizer(Tokenizer):
                  token_match: Callable[..., Any] | None = None,
                  url_match: Callable[..., Any] | None = None,
                  faster_heuristics: bool = True, max_cache_size: int = CACHE_SIZE) -> None:
+        # prefix, suffix and infix results by string (filled while the special cases load, too)
+        self._affix_memo: tuple[dict[str, int], dict[str, int], dict[str, list[re.Match[str]]]] = ({}, {}, {})
         super().__init__(vocab, rules=rules, prefix_search=prefix_search,
                          suffix_search=suffix_search, infix_finditer=infix_finditer,
                          token_match=token_match, url_match=url_match,
                          faster_heuristics=faster_heuristics, max_cache_size=max_cache_size)
+
+    def _flush_cache(self) -> None:
+        # spaCy flushes its cache whenever the affix rules, special cases or settings change
+        for memo in self._affix_memo:
+            memo.clear()
+        super()._flush_cache()
+
+    def find_prefix(self, string: str) -> int:
+        memo = self._affix_memo[0]
+        found = memo.get(string)
+        if found is None:
+            if len(memo) >= AFFIX_MEMO_SIZE:
+                memo.clear()
+            found = memo[string] = super().find_prefix(string)
+        return found
+
+    def find_suffix(self, string: str) -> int:
+        memo = self._affix_memo[1]
+        found = memo.get(string)
+        if found is None:
+            if len(memo) >= AFFIX_MEMO_SIZE:
+                memo.clear()
+            found = memo[string] = super().find_suffix(string)
+        return found
+
+    def find_infix(self, string: str) -> list[re.Match[str]]:
+        memo = self._affix_memo[2]
+        found = memo.get(string)
+        if found is None:
+            if len(memo) >= AFFIX_MEMO_SIZE:
+                memo.clear()
+            found = memo[string] = super().find_infix(string)
+        return found
 
     def __call__(self, text: str) -> Doc:
         doc = self._with_long_runs(text) if has_long_run(text) else super().__call__(text)
