@@ -433,11 +433,13 @@ class Scanner:
         end = len(string) if endpos is None else min(endpos, len(string))
         parts = self.parts
         if parts is None or end - pos < _SHORT * len(parts):
-            yield from self.pattern.finditer(string, pos, end)
-            return
+            return self.pattern.finditer(string, pos, end)
         if len(parts) == 1:
-            yield from parts[0].finditer(string, pos, end)
-            return
+            return parts[0].finditer(string, pos, end)
+        return self._merged(parts, string, pos, end)
+
+    @staticmethod
+    def _merged(parts: list[re.Pattern[str]], string: str, pos: int, end: int) -> Iterator[re.Match[str]]:
         heads: list[re.Match[str] | None] = [p.search(string, pos, end) for p in parts]
         cursor = pos
         while True:

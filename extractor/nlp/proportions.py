@@ -24,7 +24,7 @@ from typing import Any
 from extractor.nlp.arms import arm_name_after
 from extractor.nlp.fastre import Scanner
 from extractor.nlp.intervals import NumberIndex
-from extractor.nlp.lexicon import PAIN_LOWER_SCAN, doc_about_pain, pain_acronyms
+from extractor.nlp.lexicon import PAIN_LOWER_RE, doc_about_pain, pain_acronyms
 from extractor.nlp.numbers import Number
 from extractor.nlp.scores import TimeInfo
 from extractor.nlp.segment import BACKGROUND_SECTIONS, section_of
@@ -122,7 +122,7 @@ class ProportionFinder:
             if not cues or _BACKGROUND_SECTION_RE.search(text, max(0, s_start - 400), s_start + 30) and \
                     section_of(text, s_start + 25) in BACKGROUND_SECTIONS:
                 continue
-            pain_in_sentence = PAIN_LOWER_SCAN.search(sent) is not None or (
+            pain_in_sentence = PAIN_LOWER_RE.search(sent) is not None or (
                 acronym_re is not None and acronym_re.search(text, s_start, s_end) is not None)
             found = self._sentence(text, lower, s_start, s_end, nums, by_start)
             # the outcome must be named close to the number, in the same clause

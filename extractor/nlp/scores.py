@@ -110,6 +110,22 @@ _THRESHOLD_BEFORE_RE = re.compile(
     r"\branging\s+from|\branges?\s+from|\bbetween|\bscore\s+range|\brange\s*[:,]?|≥|≤|\bgrade|\bstep|"
     r"\bphase|\bgroups?|\barms?|\btype|\bclass|\bstage|\bday|\bweek|\bmonth|\bvisit|\bpod|\blevel|\bn\s*[=:]|"
     r"\bversion|\bitem|\bnumber|\bno\.|\bfigure|\btable|[a-z]-)\s*$", re.IGNORECASE)
+# The characters a match of _THRESHOLD_BEFORE_RE can end with (before the trailing whitespace its
+# "\s*$" allows), on lower-cased text: its operators, the last letters of its words ("least",
+# "than", "range", "groups", ...; "ſ" is an "s" to IGNORECASE), ":" "," "." "-". Only "exceed\w*"
+# can end with any word character.
+_THRESHOLD_LAST_CHARS = frozenset("<>≤≥=:,.-tnrewdfompsykhlſ")
+
+
+def _threshold_before(before: str) -> bool:
+    """``_THRESHOLD_BEFORE_RE.search(before) is not None`` for a lower-cased ``before``, without
+    running the regular expression when the last character rules every match out."""
+    tail = before.rstrip()
+    if not tail or (tail[-1] not in _THRESHOLD_LAST_CHARS and "exceed" not in tail):
+        return False
+    return _THRESHOLD_BEFORE_RE.search(before) is not None
+
+
 _POINT_CHANGE_AFTER_RE = re.compile(r"[\s-]*(?:mm|cm|points?)[\s-]+(?:decrease|reduction|improvement|"
                                     r"increase|drop|decline|change|fall)\b")
 _AVERAGE_BEFORE_RE = re.compile(r"\b(?:mean|average|median)\s*$")
@@ -615,7 +631,7 @@ class ScoreFinder:
         if _BAD_UNIT_RE.match(text, n.end) and not _UNIT_OK_RE.match(text, n.end):
             return True
         before = lower[max(0, n.start - 25):n.start]
-        if _THRESHOLD_BEFORE_RE.search(before):
+        if _threshold_before(before):
             return True
         # "an average 2.5-point decrease" is a value, "a 2-point decrease" a threshold
         average_change = _POINT_CHANGE_AFTER_RE.match(lower, n.end) is not None and \

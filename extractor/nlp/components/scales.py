@@ -21,7 +21,12 @@ from spacy.tokens import Doc
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
 from extractor.nlp.context import DocContext, add_candidates, doc_lower, doc_mentions_pain, doc_text
 from extractor.nlp.fastre import Scanner
-from extractor.nlp.lexicon import NON_PAIN_TARGET_LOWER_SCAN, PAIN_LOWER_SCAN, doc_about_pain
+from extractor.nlp.lexicon import (
+    NON_PAIN_TARGET_LOWER_SCAN,
+    PAIN_LOWER_RE,
+    PAIN_LOWER_SCAN,
+    doc_about_pain,
+)
 from extractor.nlp.rules import Rule
 from extractor.records import SCALES
 
@@ -136,7 +141,7 @@ class PainScaleMatcher(RuleComponent):
         for sm, r in found:
             context = r.get("context", "pain")
             if context == "pain_near":
-                ok = PAIN_LOWER_SCAN.search(lower, max(0, sm.start - 60), sm.end + 20) is not None
+                ok = PAIN_LOWER_RE.search(lower, max(0, sm.start - 60), sm.end + 20) is not None
             elif context == "pain":
                 ok = self._pain_use(lower, ctx, sm)
             else:
