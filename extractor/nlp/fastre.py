@@ -351,7 +351,7 @@ def _split(pattern: re.Pattern[str]) -> list[tuple[re.Pattern[str], str]] | None
                     items = [(_C.SUBPATTERN, (grp, 0, 0, sp(state, items))), *rest]
                 alts_items.append(sp(state, items))
             body = alts_items[0].data if len(alts_items) == 1 else [(_C.BRANCH, (None, alts_items))]
-            parts.append((_sre_compile.compile(sp(state, body), flags), chr(key)))
+            parts.append((_sre_compile.compile(sp(state, body), flags), "" if key is None else chr(key)))
     return parts
 
 

@@ -10,6 +10,7 @@ store them with the component, so a saved pipeline loads with ``spacy.load`` alo
 
 
 from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,7 +19,6 @@ from spacy.language import Language
 from spacy.pipeline import Pipe
 from spacy.tokens import Doc, Span
 from spacy.training import Example
-from spacy.util import minibatch
 
 from extractor.nlp import extensions  # noqa: F401  (registers the Doc extensions)
 from extractor.nlp.rules import Rule, read_packaged_rules, read_rules, write_rules
@@ -90,7 +90,8 @@ class RuleComponent(Pipe):
         the next component starts on them. The result is that of ``__call__`` on each doc; running
         one component's rules over many docs in a row keeps its regular expressions and code
         in the CPU caches (about 15% faster than one doc through every component at a time)."""
-        for docs in minibatch(stream, size=batch_size):
+        docs_in = iter(stream)
+        while docs := list(islice(docs_in, max(1, batch_size))):
             for doc in docs:
                 self(doc)
             yield from docs
