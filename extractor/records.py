@@ -266,7 +266,10 @@ class _Value:
 
     def payload(self) -> dict[str, Any]:
         """The guideline's fields of this value, without provenance."""
-        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self) if f.name != "prov"}
+        names = _PAYLOAD_FIELDS.get(type(self))
+        if names is None:
+            names = _PAYLOAD_FIELDS[type(self)] = tuple(f.name for f in fields(self) if f.name != "prov")
+        return {name: _jsonable(getattr(self, name)) for name in names}
 
     def to_dict(self) -> dict[str, Any]:
         """Flat dict: the guideline's fields, then the provenance fields."""
@@ -286,6 +289,10 @@ class _Value:
 
     def with_provenance(self, **changes: Any) -> _Value:
         return replace(self, prov=replace(self.prov, **changes))
+
+
+# the payload field names of each value class, in field order (``fields()`` is slow to call per value)
+_PAYLOAD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _jsonable(x: Any) -> Any:

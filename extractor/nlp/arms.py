@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from extractor.nlp.fastre import Scanner
 from extractor.nlp.numbers import parse_number_words
 
 # words that cannot start or end an arm name
@@ -35,12 +36,13 @@ _GROUP_COUNT_RE = re.compile(
     r"(?:(?:equal|parallel|treatment|study|different|separate|randomi[sz]ed|independent|matched)\s+)?"
     r"(?:groups|arms|cohorts)\b"
 )
+_GROUP_COUNT_SCAN = Scanner(_GROUP_COUNT_RE)  # the same matches, found faster
 _WORD_K = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
 
 
 def stated_group_count(lower: str) -> int | None:
     """The number of arms an abstract states ("randomized into three groups"), if any."""
-    m = _GROUP_COUNT_RE.search(lower)
+    m = _GROUP_COUNT_SCAN.search(lower)
     if not m:
         return None
     k = m.group("k")
@@ -59,7 +61,7 @@ def clean_arm(name: str) -> str | None:
         out = out.rstrip(")").strip()
     if not out or len(out) > 60:
         return None
-    if parse_number_words(out) and all(w.lower() in ("one", "two", "three", "four") for w in words):
+    if all(w.lower() in ("one", "two", "three", "four") for w in words) and parse_number_words(out):
         return None
     return out
 

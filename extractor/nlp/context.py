@@ -97,8 +97,12 @@ class DocContext:
         if lower is None:
             lower = data["lower"] = self.text.lower()
         self.lower: str = lower
-        self.sent_starts = [b[0] for b in data["bounds"]]
-        self.sent_ends = [b[1] for b in data["bounds"]]
+        starts = data.get("sent_starts")
+        if starts is None:  # built once per doc (nothing changes them)
+            starts = data["sent_starts"] = [b[0] for b in data["bounds"]]
+            data["sent_ends"] = [b[1] for b in data["bounds"]]
+        self.sent_starts: list[int] = starts
+        self.sent_ends: list[int] = data["sent_ends"]
 
     def sentence_index(self, char: int) -> int:
         return max(0, bisect_right(self.sent_starts, char) - 1)

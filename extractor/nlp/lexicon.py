@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from extractor.nlp.fastre import Scanner
+
 # Words that make a sentence "about pain".
 PAIN_WORDS = (
     r"pain\w*|ache|aches|aching|headaches?|migraines?|sore(?:ness)?|tender(?:ness)?|"
@@ -19,6 +21,9 @@ PAIN_WORDS = (
 PAIN_RE = re.compile(rf"\b(?:{PAIN_WORDS})\b", re.IGNORECASE)
 # the same on lower-cased text (much faster than IGNORECASE): search ``text.lower()``
 PAIN_LOWER_RE = re.compile(rf"\b(?:{PAIN_WORDS.lower()})\b")
+# the same matches, found faster when all of them are wanted (see fastre); for the first one (or
+# a few), which pain abstracts have early, the pattern itself is cheaper
+PAIN_LOWER_SCAN = Scanner(PAIN_LOWER_RE)
 
 # What else a rating scale measures: a scale next to one of these is not a pain scale.
 NON_PAIN_TARGETS = (
@@ -33,6 +38,7 @@ NON_PAIN_TARGETS = (
     r"physicians?|global|dyspnea|breath\w*|hunger|mood|comfort\w*"
 )
 NON_PAIN_TARGET_LOWER_RE = re.compile(rf"\b(?:{NON_PAIN_TARGETS})\b")
+NON_PAIN_TARGET_LOWER_SCAN = Scanner(NON_PAIN_TARGET_LOWER_RE)
 
 # Nouns for people (the units a sample size counts).
 PERSON_NOUNS = (
@@ -69,7 +75,7 @@ def doc_about_pain(lower_text: str, min_mentions: int = 2) -> bool:
     """Does a (lower-cased) abstract talk about pain at least ``min_mentions`` times?"""
     if min_mentions <= 0:
         return True
-    matches = PAIN_LOWER_RE.finditer(lower_text)
+    matches = PAIN_LOWER_RE.finditer(lower_text)  # stops at the k-th match: no Scanner
     return all(next(matches, None) is not None for _ in range(min_mentions))
 
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from extractor.nlp.arms import arm_name_after
+from extractor.nlp.fastre import Scanner
+from extractor.nlp.intervals import NumberIndex
 from extractor.nlp.lexicon import PAIN_LOWER_RE, doc_about_pain, pain_acronyms
 from extractor.nlp.numbers import Number
 from extractor.nlp.scores import TimeInfo
@@ -78,9 +80,12 @@ class ProportionFinder:
         self.outcome_re = re.compile(lex["outcome"])
         self.weak_re = re.compile(lex["weak_outcome"])
         self.not_people_re = re.compile(lex["not_people"])
+        self._outcome_scan = Scanner(self.outcome_re)  # the same matches, found faster
+        self._weak_scan = Scanner(self.weak_re)
         # optional: response words that count as a pain outcome anywhere in an abstract that talks
         # about pain at least ``pain_doc_mentions`` times
         self.response_re = re.compile(lex["response"]) if "response" in lex else None
+        self._response_scan = Scanner(self.response_re) if self.response_re is not None else None
         self.pain_doc_mentions = 4
 
     def _rule(self, name: str) -> tuple[str, float]:
@@ -96,15 +101,22 @@ class ProportionFinder:
                       if acronyms else None)
         # the bounds of a confidence interval are not proportions of patients
         blocked = [*blocked, *((m.start(), m.end()) for m in _CI_SPAN_RE.finditer(text))]
-        pain_doc = doc_about_pain(lower, self.pain_doc_mentions)
+        free = NumberIndex(numbers, blocked)
+        pain_doc: bool | None = None  # computed when first needed
         for s_start, s_end in sentences:
+            # a sentence without a free number has no proportion (checked before its cue words)
+            nums = free.between(s_start, s_end)
+            if not nums:
+                continue
+            if pain_doc is None:
+                pain_doc = doc_about_pain(lower, self.pain_doc_mentions)
             sent = lower[s_start:s_end]
-            cues = [(m.start() + s_start, m.end() + s_start, True) for m in self.outcome_re.finditer(sent)]
-            cues += [(m.start() + s_start, m.end() + s_start, False) for m in self.weak_re.finditer(sent)]
-            if pain_doc and self.response_re is not None:
+            cues = [(m.start() + s_start, m.end() + s_start, True) for m in self._outcome_scan.finditer(sent)]
+            cues += [(m.start() + s_start, m.end() + s_start, False) for m in self._weak_scan.finditer(sent)]
+            if pain_doc and self._response_scan is not None:
                 # "the response rate", "responders": in an abstract about pain, a pain response
                 cues += [(m.start() + s_start, m.end() + s_start, True)
-                         for m in self.response_re.finditer(sent)]
+                         for m in self._response_scan.finditer(sent)]
             if acronym_re is not None:
                 cues += [(m.start(), m.end(), True) for m in acronym_re.finditer(text, s_start, s_end)]
             if not cues or _BACKGROUND_SECTION_RE.search(text, max(0, s_start - 400), s_start + 30) and \
@@ -112,10 +124,6 @@ class ProportionFinder:
                 continue
             pain_in_sentence = PAIN_LOWER_RE.search(sent) is not None or (
                 acronym_re is not None and acronym_re.search(text, s_start, s_end) is not None)
-            nums = [n for n in numbers if s_start <= n.start < s_end
-                    and not any(a <= n.start < b for a, b in blocked)]
-            if not nums:
-                continue
             found = self._sentence(text, lower, s_start, s_end, nums, by_start)
             # the outcome must be named close to the number, in the same clause
             found = [p for p in found if self._near_cue(lower, p, cues, s_start, s_end, pain_in_sentence)]
@@ -345,7 +353,7 @@ class ProportionFinder:
             m = _OUTCOME_WHAT.search(lower, a, b)
             if m:
                 return re.sub(r"\s+", " ", m.group(0)).strip()
-            m = self.outcome_re.search(lower, a, b)
+            m = self._outcome_scan.search(lower, a, b)
             if m:
                 return re.sub(r"\s+", " ", m.group(0)).strip()
         return "pain outcome"

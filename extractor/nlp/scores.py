@@ -29,6 +29,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from extractor.nlp.arms import arm_name_after
+from extractor.nlp.fastre import Scanner
+from extractor.nlp.intervals import NumberIndex
 from extractor.nlp.lexicon import pain_acronyms
 from extractor.nlp.numbers import Number
 
@@ -108,6 +110,22 @@ _THRESHOLD_BEFORE_RE = re.compile(
     r"\branging\s+from|\branges?\s+from|\bbetween|\bscore\s+range|\brange\s*[:,]?|≥|≤|\bgrade|\bstep|"
     r"\bphase|\bgroups?|\barms?|\btype|\bclass|\bstage|\bday|\bweek|\bmonth|\bvisit|\bpod|\blevel|\bn\s*[=:]|"
     r"\bversion|\bitem|\bnumber|\bno\.|\bfigure|\btable|[a-z]-)\s*$", re.IGNORECASE)
+# The characters a match of _THRESHOLD_BEFORE_RE can end with (before the trailing whitespace its
+# "\s*$" allows), on lower-cased text: its operators, the last letters of its words ("least",
+# "than", "range", "groups", ...; "ſ" is an "s" to IGNORECASE), ":" "," "." "-". Only "exceed\w*"
+# can end with any word character.
+_THRESHOLD_LAST_CHARS = frozenset("<>≤≥=:,.-tnrewdfompsykhlſ")
+
+
+def _threshold_before(before: str) -> bool:
+    """``_THRESHOLD_BEFORE_RE.search(before) is not None`` for a lower-cased ``before``, without
+    running the regular expression when the last character rules every match out."""
+    tail = before.rstrip()
+    if not tail or (tail[-1] not in _THRESHOLD_LAST_CHARS and "exceed" not in tail):
+        return False
+    return _THRESHOLD_BEFORE_RE.search(before) is not None
+
+
 _POINT_CHANGE_AFTER_RE = re.compile(r"[\s-]*(?:mm|cm|points?)[\s-]+(?:decrease|reduction|improvement|"
                                     r"increase|drop|decline|change|fall)\b")
 _AVERAGE_BEFORE_RE = re.compile(r"\b(?:mean|average|median)\s*$")
@@ -158,6 +176,7 @@ _DECLARED_FORMAT_RE = re.compile(r"\b(mean|median)\s*(?:[a-z]+\s+)?(?:\(|\[|±|\
 
 _CONTINUATION_RE = re.compile(
     r"\b(?:correspond\w*|respective\w*|similarly|whereas|while|control|placebo|scores?)\b")
+_CONTINUATION_SCAN = Scanner(_CONTINUATION_RE)
 
 
 def _declared_format(sentence: str) -> tuple[str | None, str | None]:
@@ -216,12 +235,23 @@ class ScoreFinder:
         self.change_noun_re = re.compile(lex["change_noun"])
         self.summary_re = re.compile(lex["summary"])
         self.share_re = re.compile(lex["share"])
+        # the same patterns as Scanners (same matches, found faster; see fastre)
+        self._pain_scan = Scanner(self.pain_re)
+        self._other_scan = Scanner(self.other_re)
+        self._median_scan = Scanner(self.median_re)
+        self._mean_scan = Scanner(self.mean_re)
+        self._change_scan = Scanner(self.change_re)
+        self._diff_scan = Scanner(self.diff_re)
+        self._change_noun_scan = Scanner(self.change_noun_re)
+        self._summary_scan = Scanner(self.summary_re)
+        self._share_scan = Scanner(self.share_re)
         # per-document state, reset by ``find``
         self._sentence_end: dict[int, int] = {}
         self._cue_cache_key: tuple[int, int] | None = None
         self._cue_cache: tuple[list[int], list[int]] = ([], [])
         self._acronym_re: re.Pattern[str] | None = None
         self._text = ""
+        self._by_start: tuple[dict[int, Number], Sequence[Number]] = ({}, ())
 
     # -- entry point --------------------------------------------------------------------------
 
@@ -230,7 +260,7 @@ class ScoreFinder:
              scales: Sequence[ScaleInfo]) -> list[ScoreValue]:
         lower = text.lower()
         # every pain cue of the abstract, found once; sentences look them up by position
-        cue_starts = [m.start() for m in self.pain_re.finditer(lower)]
+        cue_starts = [m.start() for m in self._pain_scan.finditer(lower)]
         if not cue_starts:
             return []
         # a named pain scale the scale matcher accepted is a pain cue too ("Median FACES scores"),
@@ -249,6 +279,8 @@ class ScoreFinder:
         accepted = frozenset(s.scale for s in scales)
         named_scales = [s for s in scales if s.scale != "unspecified"]
         skip = [(t.start, t.end) for t in timepoints]
+        free = NumberIndex(numbers, blocked)
+        self._by_start = ({n.start: n for n in numbers}, numbers)
         out: list[ScoreValue] = []
         prev_had_scores = False
         for s_start, s_end in sentences:
@@ -256,11 +288,10 @@ class ScoreFinder:
             k = bisect_left(cue_starts, s_start)
             pain_here = k < len(cue_starts) and cue_starts[k] < s_end
             # "Corresponding numbers in the control group were 4.7, 4.7, 4.8 and 4.9"
-            if not pain_here and not (prev_had_scores and _CONTINUATION_RE.search(sent_lower)):
+            if not pain_here and not (prev_had_scores and _CONTINUATION_SCAN.search(sent_lower)):
                 prev_had_scores = False
                 continue
-            nums = [n for n in numbers if s_start <= n.start < s_end
-                    and not any(a <= n.start < b for a, b in blocked)]
+            nums = free.between(s_start, s_end)
             if not nums:
                 prev_had_scores = False
                 continue
@@ -278,7 +309,9 @@ class ScoreFinder:
 
     def _sentence(self, text: str, lower: str, s_start: int, s_end: int, nums: list[Number],
                   all_numbers: Sequence[Number], blocked: Sequence[tuple[int, int]]) -> list[ScoreValue]:
-        by_start = {n.start: n for n in all_numbers}
+        by_start, of = self._by_start
+        if of is not all_numbers:
+            by_start = {n.start: n for n in all_numbers}
         sentence = text[s_start:s_end]
         declared_stat, declared_spread = _declared_format(sentence)
         used: set[int] = set()
@@ -323,9 +356,9 @@ class ScoreFinder:
                 if i + 1 < len(out) and re.match(r"[^.;0-9]{0,30}?\bto\s*$|"
                                                  r"\s*[-–]\s*$", lower[v.end:out[i + 1].value_start]):
                     out[i + 1].features["to_value"] = True
-        if self.summary_re.search(lower, s_start, s_end):
+        if self._summary_scan.search(lower, s_start, s_end):
             for v in out:
-                if self.summary_re.search(lower, s_start, v.value_start):
+                if self._summary_scan.search(lower, s_start, v.value_start):
                     v.features["summary"] = True
         return [v for v in out if not self._excluded_value(text, lower, v)
                 and not _OPERATOR_BEFORE_RE.search(lower, max(s_start, v.value_start - 6), v.value_start)]
@@ -462,7 +495,7 @@ class ScoreFinder:
             i = idx.get(n.start)
             return usable[i + 1] if i is not None and i + 1 < len(usable) else None
 
-        clause_change = self.change_re.search(lower, s_start, s_end) is not None
+        clause_change = self._change_scan.search(lower, s_start, s_end) is not None
         for n in usable:
             if n.start in out:
                 continue
@@ -598,7 +631,7 @@ class ScoreFinder:
         if _BAD_UNIT_RE.match(text, n.end) and not _UNIT_OK_RE.match(text, n.end):
             return True
         before = lower[max(0, n.start - 25):n.start]
-        if _THRESHOLD_BEFORE_RE.search(before):
+        if _threshold_before(before):
             return True
         # "an average 2.5-point decrease" is a value, "a 2-point decrease" a threshold
         average_change = _POINT_CHANGE_AFTER_RE.match(lower, n.end) is not None and \
@@ -655,8 +688,8 @@ class ScoreFinder:
         last_other = cues[1][k] if k >= 0 else -1
         v.features["pain_cue_distance"] = v.value_start - last_pain if last_pain >= 0 else None
         clause = self._clause(lower, s_start, v.value_start)
-        if self.share_re.search(clause) is not None and not self.pain_re.search(
-                clause[self._last(self.share_re, clause):]):
+        if self._share_scan.search(clause) is not None and not self._pain_scan.search(
+                clause[self._last(self._share_scan, clause):]):
             return False  # "the proportion of patients ... was 0.69": a share, not a score
         if re.search(r"\b(?:RR|OR|HR|IRR|aOR|aHR)\b|relative\s+risk|odds\s+ratio|hazard\s+ratio",
                      text[max(s_start, v.value_start - 40):v.value_start]):
@@ -695,7 +728,7 @@ class ScoreFinder:
         s_end = len(lower) if s_end < 0 else s_end + 1
         s_end = self._sentence_end.get(s_start, s_end)
         pains = []
-        for m in self.pain_re.finditer(lower, s_start, s_end):
+        for m in self._pain_scan.finditer(lower, s_start, s_end):
             scale = _ACRONYM_SCALE.get(m.group(0))
             if scale is not None and scale not in accepted:
                 continue  # "VAS" for nausea: not a pain scale in this abstract
@@ -703,14 +736,14 @@ class ScoreFinder:
         pains += [sc.end for sc in scale_spans if s_start <= sc.start < s_end]
         if self._acronym_re is not None:
             pains += [m.end() for m in self._acronym_re.finditer(self._text, s_start, s_end)]
-        others = [m.end() for m in self.other_re.finditer(lower, s_start, s_end)
+        others = [m.end() for m in self._other_scan.finditer(lower, s_start, s_end)
                   if not any(a <= m.start() < b for a, b in skip)]
         self._cue_cache_key = (id(lower), s_start)
         self._cue_cache = (sorted(pains), sorted(others))
         return self._cue_cache
 
     @staticmethod
-    def _last(rx: re.Pattern[str], s: str) -> int:
+    def _last(rx: re.Pattern[str] | Scanner, s: str) -> int:
         pos = 0
         for m in rx.finditer(s):
             pos = m.start()
@@ -787,8 +820,8 @@ class ScoreFinder:
     def _stat(self, lower: str, s_start: int, v: ScoreValue) -> None:
         clause = self._clause(lower, s_start, v.value_start)
         near = lower[max(s_start, v.value_start - 45):v.value_start]
-        median_pos = self._last(self.median_re, clause) if self.median_re.search(clause) else -1
-        mean_pos = self._last(self.mean_re, clause) if self.mean_re.search(clause) else -1
+        median_pos = self._last(self._median_scan, clause) if self._median_scan.search(clause) else -1
+        mean_pos = self._last(self._mean_scan, clause) if self._mean_scan.search(clause) else -1
         if median_pos < 0 and mean_pos < 0:
             # "Median FACES scores were lower in A than in B at 10 minutes (0 vs 1; P = .04)":
             # the statistic named by the subject of the sentence, far before the bracket
@@ -805,7 +838,7 @@ class ScoreFinder:
         clause_nt = _TIME_NUMBERS_RE.sub(lambda m: "t" * len(m.group(0)), clause) \
             if _FREE_DIGIT_RE.search(clause) else clause
 
-        def no_number_between(rx: re.Pattern[str], s: str) -> bool:
+        def no_number_between(rx: re.Pattern[str] | Scanner, s: str) -> bool:
             s = clause_nt if s is clause else s
             found = list(rx.finditer(s))
             m = found[-1] if found else None
@@ -813,15 +846,15 @@ class ScoreFinder:
                 return False  # "no mean differences were found": not a difference value
             return _FREE_DIGIT_RE.search(s, m.end()) is None
 
-        change = (bool(v.features.get("change")) or no_number_between(self.change_noun_re, clause)
+        change = (bool(v.features.get("change")) or no_number_between(self._change_noun_scan, clause)
                   or _CHANGED_BY_RE.search(near) is not None)
         if change:
-            last_change = self._last(self.change_re, clause)
+            last_change = self._last(self._change_scan, clause)
             if re.search(r"\bfrom\b(?![\s-]+baseline)", clause[last_change:]) or \
                     re.search(r"\bto\s*$", near):
                 change = False  # "decreased from 6.8 to 4.1": levels, not changes
         label = self._bracket_label(lower, s_start, v.value_start)
-        diff = (bool(v.features.get("difference_words")) or no_number_between(self.diff_re, clause)
+        diff = (bool(v.features.get("difference_words")) or no_number_between(self._diff_scan, clause)
                 or (label is not None
                     and re.search(r"differen\w*\s*(?:[\w-]+\s*){0,2}[:,]?\s*$", label) is not None)
                 or re.match(r"\s*(?:mm|cm|points?)?\s*(?:lower|higher|less|more|greater|better|worse)\s+"
@@ -829,8 +862,8 @@ class ScoreFinder:
         hint = v.features.get("stat_hint")
         is_median = median_pos > mean_pos or (median_pos < 0 and mean_pos < 0 and
                                              (hint == "median" or v.spread == "iqr"))
-        summary = self.summary_re.search(clause) is not None or bool(v.features.get("summary"))
-        if summary and (mean_pos > self._last(self.summary_re, clause) or median_pos >= 0):
+        summary = self._summary_scan.search(clause) is not None or bool(v.features.get("summary"))
+        if summary and (mean_pos > self._last(self._summary_scan, clause) or median_pos >= 0):
             summary = False  # "least squares mean [SEM]" of a summed score: a mean
         if summary or (v.unit == "%" and (change or diff)):
             v.stat = "other"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from extractor.nlp.fastre import Scanner
 from extractor.nlp.numbers import parse_number_words
 
 __all__ = ["TimePoint", "TimepointFinder", "default_finder", "find_timepoints", "unit_days"]
@@ -123,6 +124,7 @@ class TimepointFinder:
             except (KeyError, re.error) as exc:
                 raise ValueError(f"time point rule {r.get('id')!r}: bad pattern: {exc}") from exc
             self.rules.append((str(r["id"]), str(kind), rx))
+        self._scanners = [Scanner(rx) for _, _, rx in self.rules]  # same matches, faster
 
     def find(self, text: str, lower: str | None = None) -> list[TimePoint]:
         """Every time point in ``text`` (see the module docstring), in order, non-overlapping."""
@@ -131,8 +133,8 @@ class TimepointFinder:
         out: list[TimePoint] = []
         taken: list[tuple[int, int]] = []
         group = 0
-        for rule_id, kind, rx in self.rules:
-            for m in rx.finditer(lower):
+        for (rule_id, kind, _rx), scanner in zip(self.rules, self._scanners, strict=True):
+            for m in scanner.finditer(lower):
                 if any(a < m.end() and m.start() < b for a, b in taken):
                     continue
                 found = _READERS[kind](text, lower, m, rule_id, group)

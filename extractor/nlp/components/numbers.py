@@ -19,9 +19,21 @@ RULE_DIGITS = "numbers.digits.v1"
 RULE_WORDS = "numbers.words.v1"
 
 
+def _flags(is_int: bool, words: bool, signed: bool, percent: bool, sci: bool) -> str:
+    return ("i" if is_int else "") + ("w" if words else "") + ("s" if signed else "") + \
+        ("p" if percent else "") + ("e" if sci else "")
+
+
+# every combination of the five flags, looked up instead of built per number
+_FLAGS = {(a, b, c, d, e): _flags(a, b, c, d, e)
+          for a in (False, True) for b in (False, True) for c in (False, True)
+          for d in (False, True) for e in (False, True)}
+
+
 def number_flags(n: Number) -> str:
-    return ("i" if n.is_int else "") + ("w" if n.words else "") + ("s" if n.signed else "") + \
-        ("p" if n.percent else "") + ("e" if n.sci else "")
+    key = (n.is_int, n.words, n.signed, n.percent, n.sci)
+    flags = _FLAGS.get(key)
+    return flags if flags is not None else _flags(*key)
 
 
 def numbers_from_doc(doc: Doc) -> list[Number]:

@@ -22,6 +22,7 @@ from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
 from extractor.nlp.context import DocContext, add_candidates, doc_text
+from extractor.nlp.fastre import LiteralFilter
 from extractor.nlp.numbers import find_numbers
 from extractor.nlp.rules import Rule
 
@@ -84,8 +85,8 @@ class PValueExtractor(RuleComponent):
     def compile_rules(self, rules: list[Rule]) -> None:
         self._value: list[tuple[str, re.Pattern[str], float]] = []
         self._cont: list[tuple[str, re.Pattern[str], float]] = []
-        self._after: list[re.Pattern[str]] = []
-        self._before: list[re.Pattern[str]] = []
+        self._after: list[LiteralFilter] = []
+        self._before: list[LiteralFilter] = []
         for r in rules:
             kind = r.get("kind")
             rx = re.compile(expand(str(r["pattern"])), re.IGNORECASE)
@@ -95,9 +96,9 @@ class PValueExtractor(RuleComponent):
             elif kind == "continuation":
                 self._cont.append((r["id"], rx, conf))
             elif kind == "exclude_after":
-                self._after.append(rx)
+                self._after.append(LiteralFilter(rx))
             elif kind == "exclude_before":
-                self._before.append(rx)
+                self._before.append(LiteralFilter(rx))
             else:
                 raise ValueError(f"{self.name}: rule {r['id']}: unknown kind {kind!r}")
 

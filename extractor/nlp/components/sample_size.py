@@ -31,6 +31,7 @@ from extractor.nlp.arms import arm_name_after, arm_name_before, stated_group_cou
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
 from extractor.nlp.components.numbers import numbers_from_doc
 from extractor.nlp.context import DocContext, add_candidates, doc_lower, doc_text
+from extractor.nlp.intervals import Intervals
 from extractor.nlp.lexicon import NON_PERSON_NOUNS, PERSON_NOUNS
 from extractor.nlp.numbers import Number
 from extractor.nlp.rules import Rule
@@ -198,6 +199,11 @@ class ArmSizeMatch:
     confidence: float
 
 
+# the text windows a cue can read (see ``_score``), and the other scopes
+_WINDOW_SCOPES = ("before", "before_raw", "after", "after_long", "span", "sentence")
+_POSITION, _NOUN, _SENTENCE_INDEX = 10, 11, 12
+
+
 def _logistic(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
@@ -239,6 +245,21 @@ class SampleSizeExtractor(RuleComponent):
             else:
                 raise ValueError(f"{self.name}: rule {r['id']}: unknown type {kind!r}")
         self._arm_ids = {str(r["pattern"]): r["id"] for r in rules if r.get("type") == "arm"}
+        # How ``_score`` runs the cues, in file order: the window a cue reads (an index into
+        # _WINDOW_SCOPES, or _POSITION / _NOUN / _SENTENCE_INDEX), its weight, its regex and its
+        # trigger words. The trigger words of all the cues of one window are looked for once per
+        # candidate, and each cue then checks its own in the result.
+        codes = {scope: i for i, scope in enumerate(_WINDOW_SCOPES)}
+        codes.update({"position": _POSITION, "noun": _NOUN, "sentence_index": _SENTENCE_INDEX})
+        scope_triggers: list[set[str]] = [set() for _ in _WINDOW_SCOPES]
+        self._cue_plan: list[tuple[str, int, float, Any, frozenset[str] | None]] = []
+        for rule_id, scope, weight, rx, triggers in self._cues:
+            code = codes[scope]
+            trig = frozenset(triggers) if triggers and code < len(_WINDOW_SCOPES) else None
+            if trig is not None:
+                scope_triggers[code].update(trig)
+            self._cue_plan.append((rule_id, code, weight, rx.search, trig))
+        self._window_triggers = [tuple(sorted(t)) for t in scope_triggers]
         self._sets: list[list[ArmSizeMatch]] | None = None  # arm-size sets of the doc being processed
         self._k_groups: int | None = None  # the number of arms it states (0: none)
 
@@ -341,33 +362,29 @@ class SampleSizeExtractor(RuleComponent):
         feats: dict[str, Any] = {"n": int(cand.number.value), "rule": cand.rule_id,
                                  "words": cand.number.words, "noun": cand.noun or "",
                                  "sentence_index": ctx.sentence_index(cand.start)}
-        windows = {"before": before, "before_raw": before_raw, "after": after, "after_long": after_long,
-                   "span": span, "sentence": sentence}
-        for rule_id, scope, weight, rx, triggers in self._cues:
-            window = windows.get(scope)
-            if window is not None and triggers and not any(t in window for t in triggers):
-                feats[rule_id] = False
-                continue
-            if scope == "before":
-                hit = rx.search(before) is not None
-            elif scope == "before_raw":
-                hit = rx.search(before_raw) is not None
-            elif scope == "after":
-                hit = rx.search(after) is not None
-            elif scope == "after_long":
-                hit = rx.search(after_long) is not None
-            elif scope == "span":
-                hit = rx.search(span) is not None
-            elif scope == "position":
+        windows = (before, before_raw, after, after_long, span, sentence)  # as _WINDOW_SCOPES
+        n_windows = len(windows)
+        present: list[frozenset[str] | None] = [None] * n_windows  # trigger words in each window
+        for rule_id, code, weight, search, trig in self._cue_plan:
+            if code < n_windows:
+                window = windows[code]
+                if trig is not None:
+                    found = present[code]
+                    if found is None:
+                        found = present[code] = frozenset(
+                            t for t in self._window_triggers[code] if t in window)
+                    if found.isdisjoint(trig):  # none of the cue's triggers is in its window
+                        feats[rule_id] = False
+                        continue
+                hit = search(window) is not None
+            elif code == _POSITION:
                 feats[rule_id] = round(position, 3)
                 score += weight * position
                 continue
-            elif scope == "noun":
-                hit = cand.noun is not None and rx.search(cand.noun) is not None
-            elif scope == "sentence_index":
-                hit = rx.search(str(feats["sentence_index"])) is not None
-            else:
-                hit = rx.search(sentence) is not None
+            elif code == _NOUN:
+                hit = cand.noun is not None and search(cand.noun) is not None
+            else:  # _SENTENCE_INDEX
+                hit = search(str(feats["sentence_index"])) is not None
             feats[rule_id] = hit
             if hit:
                 score += weight
@@ -390,7 +407,8 @@ class SampleSizeExtractor(RuleComponent):
                               if ("groups" in lower or "arms" in lower or "cohorts" in lower) else 0)
         k_groups = self._k_groups or None
         if self._sets is None:
-            counts = [n for n in numbers if self._count_like(text, lower, n, blocked)]
+            spans = Intervals(blocked)
+            counts = [n for n in numbers if self._count_like(text, lower, n, spans)]
             sets: list[list[ArmSizeMatch]] = []
             if len(counts) >= 2 and any(w in lower for w in _ARM_WORDS):
                 sets += self._sets_equal_groups(text, lower, counts, k_groups)
@@ -427,12 +445,12 @@ class SampleSizeExtractor(RuleComponent):
         return best[: k_groups] if k_groups and len(best) > k_groups else best
 
     @staticmethod
-    def _count_like(text: str, lower: str, n: Number, blocked: list[tuple[int, int]]) -> bool:
+    def _count_like(text: str, lower: str, n: Number, blocked: Intervals) -> bool:
         if not n.is_int or n.percent or n.signed or n.sci or not 1 <= n.value < 1e6:
             return False
         if 1900 <= n.value <= 2030 or n.words and n.value < 2:
             return False
-        if any(a <= n.start < b for a, b in blocked):
+        if n.start in blocked:
             return False  # inside a time point or a p-value
         if _UNIT_AFTER.match(lower, n.end) and not _PCT_CLOSE_RE.match(lower, n.end):
             return False

@@ -20,7 +20,13 @@ from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
 from extractor.nlp.context import DocContext, add_candidates, doc_lower, doc_mentions_pain, doc_text
-from extractor.nlp.lexicon import NON_PAIN_TARGET_LOWER_RE, PAIN_LOWER_RE, doc_about_pain
+from extractor.nlp.fastre import Scanner
+from extractor.nlp.lexicon import (
+    NON_PAIN_TARGET_LOWER_SCAN,
+    PAIN_LOWER_RE,
+    PAIN_LOWER_SCAN,
+    doc_about_pain,
+)
 from extractor.nlp.rules import Rule
 from extractor.records import SCALES
 
@@ -53,7 +59,7 @@ class PainScaleMatcher(RuleComponent):
     rules_name = "scales"
 
     def compile_rules(self, rules: list[Rule]) -> None:
-        compiled: list[tuple[Rule, re.Pattern[str], bool, tuple[str, ...]]] = []
+        compiled: list[tuple[Rule, Scanner, bool, tuple[str, ...]]] = []
         for r in rules:
             label = r.get("label")
             if label not in SCALES:
@@ -65,7 +71,7 @@ class PainScaleMatcher(RuleComponent):
             if lower and pattern != pattern.lower():
                 raise ValueError(f"{self.name}: rule {r['id']}: a case 'i' pattern must be lower case")
             triggers = tuple(str(t) for t in r.get("triggers") or ())
-            compiled.append((r, re.compile(pattern), lower, triggers))
+            compiled.append((r, Scanner(re.compile(pattern)), lower, triggers))
         # rules whose scale is a pain instrument by name (WOMAC, McGill Pain Questionnaire) count
         # with no pain word around; with ``require_pain`` they are all that runs on an abstract
         # without any pain word (the others could not be judged to be used for pain there)
@@ -92,7 +98,7 @@ class PainScaleMatcher(RuleComponent):
                     present.add(t)
         if not present:
             return []
-        lazy: list[tuple[Rule, re.Pattern[str], bool, tuple[str, ...]]] = []
+        lazy: list[tuple[Rule, Scanner, bool, tuple[str, ...]]] = []
         for r, rx, is_lower, triggers in compiled:  # file order = priority
             subject = lower if is_lower else text
             if triggers and present.isdisjoint(triggers):
@@ -152,7 +158,7 @@ class PainScaleMatcher(RuleComponent):
         if "pain" in lower[sm.start:sm.end] or _REST_MOVEMENT_RE.match(lower, sm.end, min(e, sm.end + 40)):
             return True  # "visual analogue pain scale", "VAS scores at rest and on coughing"
 
-        def nearest(rx: re.Pattern[str]) -> tuple[int, int, int] | None:
+        def nearest(rx: Scanner) -> tuple[int, int, int] | None:
             best: tuple[int, int, int] | None = None
             for m in rx.finditer(lower, s, e):
                 if sm.start <= m.start() < sm.end:
@@ -162,8 +168,8 @@ class PainScaleMatcher(RuleComponent):
                     best = (d, m.start(), m.end())
             return best
 
-        pain = nearest(PAIN_LOWER_RE)
-        other = nearest(NON_PAIN_TARGET_LOWER_RE)
+        pain = nearest(PAIN_LOWER_SCAN)
+        other = nearest(NON_PAIN_TARGET_LOWER_SCAN)
         if pain is not None:
             if other is None or pain[0] <= other[0] or pain[0] <= 25:
                 return True

@@ -1,0 +1,108 @@
+"""fastre: Scanner and LiteralFilter give exactly what the compiled patterns give."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from extractor.nlp import lexicon, numbers, scores
+from extractor.nlp.arms import _GROUP_COUNT_RE
+from extractor.nlp.fastre import LiteralFilter, Scanner, required_literals
+from extractor.nlp.rules import read_packaged_rules
+from extractor.nlp.timepoints import TimepointFinder
+
+TEXT = (
+    "Pain at 1, 4 and 8 weeks; day 3, POD 2, the first hour, baseline and the last follow-up. "
+    "VAS, NRS-11, mVAS, pain-VAS and the WOMAC (Western Ontario and McMaster) index; SF-MPQ, "
+    "FLACC. Headache, painful, analgesia, backache, hurting; nausea, itching, quality of life. "
+    "Twenty-one patients, one hundred and five, three groups of 30; mean (SD) and median change "
+    "from baseline; a reduction of 2 points; respectively, whereas the control group... "
+    "apain painX _pain 2pain (pain) pain-free\nPAIN Pain\tpain"
+)
+
+
+def _patterns() -> list[re.Pattern[str]]:
+    pats = [lexicon.PAIN_LOWER_RE, lexicon.NON_PAIN_TARGET_LOWER_RE, numbers._WORD_NUMBER_LOWER_RE,
+            _GROUP_COUNT_RE, scores._CONTINUATION_RE, scores._SENTENCE_STAT_RE]
+    pats += [rx for _, _, rx in TimepointFinder(read_packaged_rules("timepoints")).rules]
+    for rule in read_packaged_rules("scales"):
+        pats.append(re.compile(str(rule["pattern"])))
+    for rule in read_packaged_rules("scores") + read_packaged_rules("proportions"):
+        if rule.get("type") == "lexicon":
+            pats.append(re.compile(str(rule["pattern"])))
+    pats += [re.compile(p) for p in (
+        r"(?=[ab])\b(?:a|ab|abc)\b", r"\b(?P<x>one|two)\s*(?P<y>h|min)?", r"(?<![\w-])(?:x|xy)z?",
+        r"(?:the\s+)?(?:first|second)\s+day", r"\b(?:c+d|cc)", r"\B(?:ab|ba)", r"(?<=[(\[])x",
+        r"\b(?:≥|≤|<)\s*\d", r"(?:a|b)|(?:c|d)",
+    )]
+    return pats
+
+
+PATTERNS = _patterns()
+SCANNERS = [(p, Scanner(p)) for p in PATTERNS]
+
+
+def _result(it: object) -> list[tuple[tuple[int, int], tuple[str | None, ...]]]:
+    return [(m.span(), m.groups()) for m in it]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("pattern", PATTERNS, ids=lambda p: p.pattern[:40])
+def test_scanner_finds_what_the_pattern_finds(pattern: re.Pattern[str]) -> None:
+    scanner = Scanner(pattern)
+    for text in (TEXT, TEXT.lower(), TEXT * 3, ""):
+        assert _result(scanner.finditer(text)) == _result(pattern.finditer(text))
+        for pos, endpos in ((5, len(text)), (0, 40), (37, 200), (200, 10_000)):
+            found = _result(scanner.finditer(text, pos, endpos))
+            assert found == _result(pattern.finditer(text, pos, endpos))
+            a, b = scanner.search(text, pos, endpos), pattern.search(text, pos, endpos)
+            assert (a and (a.span(), a.groups())) == (b and (b.span(), b.groups()))
+
+
+def test_forced_split_matches_too() -> None:
+    """Every pattern the splitter handles, split whether or not it pays."""
+    from extractor.nlp.fastre import _split
+
+    split_any = 0
+    for pattern in PATTERNS:
+        parts = _split(pattern)
+        if not parts:
+            continue
+        split_any += 1
+        scanner = Scanner(pattern)
+        scanner.parts = [p for p, _ in parts]
+        for text in (TEXT, TEXT.lower()):
+            assert _result(scanner.finditer(text)) == _result(pattern.finditer(text))
+    assert split_any >= 10
+
+
+WORDS = ["pain", "painful", "ache", "the", "first", "day", "week", "weeks", "one", "two", "and",
+         "vas", "VAS", "NRS", "womac", "baseline", "a", "an", "h", "min", "groups", "three", "ab",
+         "abc", "x", "xy", "z", "cc", "d", "≥", "(", ")", "-", ",", " ", "  ", "\n", "1", "24", "_"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), max_size=60), st.integers(0, 80), st.integers(0, 400))
+def test_scanner_property(words: list[str], pos: int, endpos: int) -> None:
+    text = "".join(words)
+    for pattern, scanner in SCANNERS:
+        if scanner.parts is None:
+            continue
+        assert _result(scanner.finditer(text)) == _result(pattern.finditer(text))
+        assert _result(scanner.finditer(text, pos, endpos)) == _result(pattern.finditer(text, pos, endpos))
+
+
+def test_required_literals() -> None:
+    assert required_literals(re.compile(r"\bsignific\w*\s+level|alpha")) == {"signific", "alpha"}
+    assert required_literals(re.compile(r"[<>]|at\s+least")) is None
+    assert required_literals(re.compile(r"(?i)Pain\s*<\s*0")) == {"pain"}
+
+
+@pytest.mark.parametrize("text", ["significance was set at", "SIGNIFICANT", "nothing here", "ſet",
+                                  "α = 0.05"])
+def test_literal_filter_never_hides_a_match(text: str) -> None:
+    rx = re.compile(r"(?:signific\w*|(?:defined|set)\s*(?:as|at)?|α\s*=?)[^.;]{0,25}$", re.IGNORECASE)
+    filt = LiteralFilter(rx)
+    assert (filt.search(text) is None) == (rx.search(text) is None)
