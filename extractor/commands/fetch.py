@@ -454,7 +454,7 @@ def register(app: typer.Typer) -> None:
             codecs.lookup(encoding)
         except LookupError as exc:
             raise InputError(f"--encoding {encoding!r}: unknown encoding") from exc
-        options = {
+        options: dict[str, Any] = {
             k: v
             for k, v in {
                 "id_column": id_column,

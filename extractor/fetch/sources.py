@@ -42,7 +42,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any, cast, overload
 
 from extractor.errors import InputError
 from extractor.fetch.europepmc import iter_epmc_json, iter_epmc_xml
@@ -97,6 +97,7 @@ _EXTENSIONS: dict[str, str | None] = {
 _MD5 = re.compile(r"\b([0-9a-fA-F]{32})\b")
 
 Item = Abstract | Deletion | Problem | Skipped
+PlainItem = Abstract | Deletion | Problem
 
 
 def normalise_format(fmt: str | None) -> str | None:
@@ -193,6 +194,16 @@ def _is_source_file(path: Path) -> bool:
         return False
     suffix, _gz = _inner_suffix(path)
     return suffix in _EXTENSIONS
+
+
+@overload
+def iter_source(path: Path, fmt: str | None = None, *, prefilter: None = None,
+                parse_all: bool = False, **options: Any) -> Iterator[PlainItem]: ...
+
+
+@overload
+def iter_source(path: Path, fmt: str | None = None, *, prefilter: PrefilterHook,
+                parse_all: bool = False, **options: Any) -> Iterator[Item]: ...
 
 
 def iter_source(path: Path, fmt: str | None = None, *, prefilter: PrefilterHook | None = None,

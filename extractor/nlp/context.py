@@ -53,9 +53,10 @@ def shared(doc: Doc) -> dict[str, Any]:
             return cached
         text = str(cached["text"])
     else:
-        text = SOURCE_TEXT.get(doc)
-        if text is None or (n and len(text) != doc[-1].idx + len(doc[-1].text_with_ws)):
-            text = doc.text
+        source = SOURCE_TEXT.get(doc)
+        if source is None or (n and len(source) != doc[-1].idx + len(doc[-1].text_with_ws)):
+            source = doc.text
+        text = source
     bounds = sentence_bounds(doc, text) if has_sents else [(0, len(text))]
     cached = {"n_tokens": n, "sents": has_sents, "text": text, "bounds": bounds}
     _SHARED[doc] = cached

@@ -281,9 +281,9 @@ def find_numbers(text: str, lower: str | None = None) -> list[Number]:
         base = m.start()
         for a, b, v in _parse_number_words(text[m.start():m.end()]):
             start, end = base + a, base + b
-            pm = _PERCENT_RE.match(text, end)
+            percent_sign = _PERCENT_RE.match(text, end)
             out.append(Number(start, end, float(v), text[start:end], True, True, False,
-                              pm is not None, False))
+                              percent_sign is not None, False))
     if out and any(n.words for n in out):
         out.sort(key=lambda n: n.start)
     return out

@@ -258,8 +258,8 @@ class ProportionFinder:
             # x% alone, or "4% (n = 54)"
             if n.percent and 0 <= n.value <= 100 and self._share_percent(text, lower, n):
                 used.add(n.start)
-                end = n.end + len(re.match(rf"{_SP}?(?:%|per{_SP}?cent\b|pct\b)", text[n.end:n.end + 10],
-                                           re.IGNORECASE).group(0))
+                sign = re.match(rf"{_SP}?(?:%|per{_SP}?cent\b|pct\b)", text[n.end:n.end + 10], re.IGNORECASE)
+                end = n.end + (len(sign.group(0)) if sign else 0)
                 events = None
                 m_n = re.match(rf"{_SP}*[(\[]{_SP}*n{_SP}*={_SP}*", text[end:end + 12], re.IGNORECASE)
                 if m_n:

@@ -32,6 +32,8 @@ from spacy.vocab import Vocab
 _OPS = r"±|∓|\+\s?/\s?-|\+\s?/\s?−|<=|>=|=<|=>|≤|≥|≦|≧|⩽|⩾|<|>|=|≈|~"
 _DIGIT = r"[0-9]"
 
+PunctRules = list[str | re.Pattern[Any]]
+
 EXTRA_PREFIXES: list[str] = [
     r"±", r"∓", r"\+/-", r"≤", r"≥", r"≦", r"≧", r"⩽", r"⩾", r"<", r">", r"=", r"≈", r"~",
 ]
@@ -57,7 +59,7 @@ EXTRA_INFIXES: list[str] = [
 ]
 
 
-def clinical_punctuation(nlp: Language) -> tuple[list[str], list[str], list[str]]:
+def clinical_punctuation(nlp: Language) -> tuple[PunctRules, PunctRules, PunctRules]:
     """The prefix, suffix and infix rule lists (defaults plus the clinical ones)."""
     defaults = nlp.Defaults
     prefixes = list(EXTRA_PREFIXES) + list(defaults.prefixes or ())
@@ -191,7 +193,8 @@ class ClinicalTokenizer(Tokenizer):
         add_segment(text[pos:])
         doc = Doc(self.vocab, words=words, spaces=spaces)
         if doc.text != text:  # never expected; keep spaCy's own answer rather than a wrong text
-            return super().__call__(text)
+            fallback: Doc = super().__call__(text)
+            return fallback
         return doc
 
 

@@ -125,7 +125,8 @@ class RuleComponent(Pipe):
         return self
 
     def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
-        return srsly.msgpack_dumps({"cfg": self.cfg, "rules": self.rules})
+        data: bytes = srsly.msgpack_dumps({"cfg": self.cfg, "rules": self.rules})
+        return data
 
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = ()) -> "RuleComponent":
         data = srsly.msgpack_loads(bytes_data)

@@ -91,8 +91,8 @@ class PainScaleMatcher(RuleComponent):
         taken: list[tuple[int, int]] = []
         # every distinct trigger is checked once per document
         present: set[str] = set()
-        for triggers, subject in ((lower_triggers, lower), (exact_triggers, text)):
-            for t, inner in triggers:
+        for ordered, subject in ((lower_triggers, lower), (exact_triggers, text)):
+            for t, inner in ordered:
                 # a trigger containing another one cannot be there when that one is not
                 if (not inner or present.issuperset(inner)) and t in subject:
                     present.add(t)

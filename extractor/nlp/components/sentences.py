@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from spacy.attrs import IDX, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
+from thinc.types import Ints2d
 
 from extractor.nlp.components.base import RuleComponent, Scorer
 from extractor.nlp.context import doc_text
@@ -32,7 +35,7 @@ class SentenceSegmenter(RuleComponent):
             return
         arr = np.full((len(doc), 1), -1, dtype=np.int64)
         arr[matches, 0] = 1
-        doc.from_array([SENT_START], arr.astype(np.uint64))
+        doc.from_array([SENT_START], cast(Ints2d, arr.astype(np.uint64)))
 
 
 @Language.factory(

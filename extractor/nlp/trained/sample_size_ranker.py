@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import srsly
@@ -42,7 +42,7 @@ from spacy.training import Example
 from spacy.util import registry
 from spacy.vocab import Vocab
 from thinc.api import Linear, Model, Optimizer, zero_init
-from thinc.types import Floats2d
+from thinc.types import Floats1d, Floats2d
 
 from extractor.nlp import extensions  # noqa: F401  (registers the Doc extensions)
 from extractor.nlp.trained.features import (
@@ -187,7 +187,7 @@ class SampleSizeRanker(TrainablePipe):
         if not self._index:
             raise ValueError(f"{self.name}: the model has no features: train it or load a trained one")
         X, offsets, bounds = self._batch(docs)
-        learned = self.model.ops.to_numpy(self.model.predict(self.model.ops.asarray2f(X)))[:, 0]
+        learned = _numpy(self.model.predict(self.model.ops.asarray2f(cast(Floats2d, X))))[:, 0]
         utilities = learned + offsets
         return [_softmax(utilities[a:b]) for a, b in bounds]
 
@@ -215,10 +215,10 @@ class SampleSizeRanker(TrainablePipe):
         if not examples:
             return losses
         X, offsets, bounds = self._batch([eg.predicted for eg in examples])
-        learned, backprop = self.model.begin_update(self.model.ops.asarray2f(X))
-        utilities = self.model.ops.to_numpy(learned) + offsets[:, None]
+        learned, backprop = self.model.begin_update(self.model.ops.asarray2f(cast(Floats2d, X)))
+        utilities = _numpy(learned) + offsets[:, None]
         loss, d_utilities = self.get_loss(examples, (utilities, bounds))
-        backprop(self.model.ops.asarray2f(d_utilities))
+        backprop(self.model.ops.asarray2f(cast(Floats2d, d_utilities)))
         if sgd is not None:
             self.finish_update(sgd)
         losses[self.name] += loss
@@ -252,12 +252,12 @@ class SampleSizeRanker(TrainablePipe):
         self._project()
 
     def _project(self) -> None:
-        W = self.model.get_param("W")
+        W = _numpy(self.model.get_param("W"))
         for name, sign in MONOTONE.items():
             j = self._index.get(name)
             if j is not None and W[0, j] * sign < 0:
                 W[0, j] = 0.0
-        self.model.set_param("W", W)
+        self.model.set_param("W", cast(Floats2d, W))
 
     def initialize(self, get_examples: Callable[[], Iterable[Example]], *,
                    nlp: Language | None = None) -> None:
@@ -302,8 +302,8 @@ class SampleSizeRanker(TrainablePipe):
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         srsly.write_json(path / "cfg", self.cfg)
-        np.save(path / "W.npy", self.model.ops.to_numpy(self.model.get_param("W")), allow_pickle=False)
-        np.save(path / "b.npy", self.model.ops.to_numpy(self.model.get_param("b")), allow_pickle=False)
+        np.save(path / "W.npy", _numpy(self.model.get_param("W")), allow_pickle=False)
+        np.save(path / "b.npy", _numpy(self.model.get_param("b")), allow_pickle=False)
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> SampleSizeRanker:
         path = Path(path)
@@ -326,13 +326,14 @@ class SampleSizeRanker(TrainablePipe):
         if not self.model.has_dim("nI") or self.model.get_dim("nI") is None:
             self.model.set_dim("nI", int(W.shape[1]))
         self.model.initialize()
-        self.model.set_param("W", self.model.ops.asarray2f(W.astype("float32")))
-        self.model.set_param("b", self.model.ops.asarray1f(b.astype("float32")))
+        self.model.set_param("W", self.model.ops.asarray2f(cast(Floats2d, W.astype("float32"))))
+        self.model.set_param("b", self.model.ops.asarray1f(cast(Floats1d, b.astype("float32"))))
 
     def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
-        W = self.model.ops.to_numpy(self.model.get_param("W"))
-        b = self.model.ops.to_numpy(self.model.get_param("b"))
-        return srsly.msgpack_dumps({"cfg": self.cfg, "W": W.tolist(), "b": b.tolist()})
+        W = _numpy(self.model.get_param("W"))
+        b = _numpy(self.model.get_param("b"))
+        data: bytes = srsly.msgpack_dumps({"cfg": self.cfg, "W": W.tolist(), "b": b.tolist()})
+        return data
 
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = ()) -> SampleSizeRanker:
         data = srsly.msgpack_loads(bytes_data)
@@ -347,12 +348,18 @@ class SampleSizeRanker(TrainablePipe):
         return {} if self.scorer is None else self.scorer(examples, **kwargs)
 
 
+def _numpy(array: Any) -> np.ndarray:
+    """A thinc array as numpy (the ranker runs on thinc's NumpyOps, so this copies nothing)."""
+    return np.asarray(array)
+
+
 def _softmax(u: np.ndarray) -> np.ndarray:
     u = np.asarray(u, dtype="float64")
     if u.size == 0:
         return u
     e = np.exp(u - u.max())
-    return e / e.sum()
+    probabilities: np.ndarray = e / e.sum()
+    return probabilities
 
 
 def chosen_sample_size(doc: Doc) -> int | None:
