@@ -226,9 +226,10 @@ class TreeSampler:
         return sum(self.cpu_each.values())
 
 
-def run_batch(path: Path, out: Path, workers: int, *extra: str) -> dict[str, float]:
+def run_batch(path: Path | list[Path], out: Path, workers: int, *extra: str) -> dict[str, float]:
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, "-m", "extractor.cli", "run", str(path), "--out", str(out),
+    paths = [str(p) for p in (path if isinstance(path, list) else [path])]
+    cmd = [sys.executable, "-m", "extractor.cli", "run", *paths, "--out", str(out),
            "--workers", str(workers), "--no-progress", *extra]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
@@ -311,6 +312,50 @@ def stage_table(path: Path, skip_path: Path) -> tuple[float, float]:
     return pass_rate, nlp_each
 
 
+def _copy(src: Path, dst: Path) -> Path:
+    """A second input file with the same records (same md5 file beside it)."""
+    for suffix in ("", ".md5"):
+        target = Path(f"{dst}{suffix}")
+        if not target.exists():
+            shutil.copyfile(f"{src}{suffix}", target)
+    md5 = Path(f"{dst}.md5")
+    if md5.exists():  # the .md5 names its file
+        md5.write_text(md5.read_text(encoding="utf-8").replace(src.name, dst.name), encoding="utf-8")
+    return dst
+
+
+def dask_projection(folder: Path, path: Path, skip_path: Path, tiny_path: Path, total: int, pass_rate: float,
+                    real: float, lo: float, hi: float, repeat: int) -> None:
+    """The whole baseline is 1,334 files: the Dask engine gives each worker whole files."""
+    files = [path, _copy(path, folder / "pubmed26n9004.xml.gz")]
+    skips = [skip_path, _copy(skip_path, folder / "pubmed26n9005.xml.gz")]
+    tinies = [tiny_path, _copy(tiny_path, folder / "pubmed26n9006.xml.gz")]
+    extra = ("--engine", "dask")
+
+    def best_of(p: list[Path], out: Path) -> dict[str, float]:
+        return min((run_batch(p, out, 2, *extra) for _ in range(repeat)), key=lambda r: r["cpu"])
+
+    tiny = best_of(tinies, folder / "out-dask-tiny")
+    bench = best_of(files, folder / "out-dask-bench")
+    skip = best_of(skips, folder / "out-dask-skip")
+    marginal = (bench["cpu"] - tiny["cpu"]) / (bench["records"] - tiny["records"]) * 1000
+    base = (skip["cpu"] - tiny["cpu"]) / (skip["records"] - tiny["records"]) * 1000
+    slope = (marginal - base) / pass_rate
+    wall = (bench["wall"] - tiny["wall"]) / (bench["records"] - tiny["records"])
+    print()
+    print(f"Dask engine, 2 workers, two copies of {path.name} (one task per file): "
+          f"{bench['rate']:,.0f} records/s wall incl. start-up ({tiny['wall']:.1f} s; "
+          f"{1 / wall:,.0f} records/s without it), {marginal:.3f} CPU-ms per record, "
+          f"peak RSS main / largest worker / all {bench['rss_main']:,.0f} / {bench['rss_worker_max']:,.0f} / "
+          f"{bench['rss_total']:,.0f} MB")
+    print(f"  (a) at {pass_rate:.1%} pass: {hours(total, marginal, tiny['cpu']):.2f} h from CPU time, "
+          f"{total * wall / 3600:.2f} h from wall time on this machine")
+    at = [base + p * slope for p in (real, lo, hi)]
+    print(f"  (b) at {real:.1%} pass ({lo:.1%}–{hi:.1%}): {at[0]:.3f} CPU-ms per record → "
+          f"{hours(total, at[0], tiny['cpu']):.2f} h ({hours(total, at[1], tiny['cpu']):.2f}–"
+          f"{hours(total, at[2], tiny['cpu']):.2f} h); per record {base:.3f} ms + pass rate × {slope:.2f} ms")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=30_000)
@@ -318,6 +363,9 @@ def main() -> int:
     parser.add_argument("--baseline-files", type=int, default=1334)
     parser.add_argument("--repeat", type=int, default=2, help="runs of each configuration (least CPU kept)")
     parser.add_argument("--keep", type=Path, help="build the files here and keep them")
+    parser.add_argument("--dask", action="store_true",
+                        help="also run two copies of the benchmark file with --engine dask --workers 2 "
+                             "(one task per file: each worker reads, pre-filters and extracts its own file)")
     args = parser.parse_args()
     if not (SHARED / "data" / "abstracts_pool.jsonl").exists():
         raise SystemExit(f"needs {SHARED}/data/abstracts_pool.jsonl")
@@ -395,6 +443,8 @@ def main() -> int:
                   f"({hours(total, at(lo), fixed):.2f}–{hours(total, at(hi), fixed):.2f} h)")
             print(f"      per record: {base:.3f} ms + pass rate × {slope:.2f} ms per record that passes "
                   f"(of which the pipeline alone {nlp_each:.2f} ms)")
+        if args.dask:
+            dask_projection(folder, path, skip_path, tiny_path, total, pass_rate, real, lo, hi, args.repeat)
         w = max(args.workers)
         bench = runs[("bench", w)]
         print(f"Wall clock on this shared machine with {w} workers: {bench['rate']:,.0f} records/s → "
