@@ -99,3 +99,53 @@ def test_average_point_change_is_a_value_but_a_bare_point_change_is_a_threshold(
     got = scores(values, "VAS pain scores showed an average 2.5-point decrease 60 minutes after injection.")
     assert [(g[0], g[1]) for g in got] == [(2.5, "mean_change")]
     assert scores(values, "In pain scores, a 2-point change was deemed clinically important.") == []
+
+
+def days_of(values: Values, text: str) -> list[tuple[float, float | None]]:
+    return [(s["value"], s["days"]) for s in values(text, "score")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # the time point after a bracket of range and p-value, glued "24h" / "1month"
+    ("Among treated knees the mean NRS pain score fell from 6.1 ± 2.0 (range, 0-10) at baseline to "
+     "3.9 ± 2.1 (range, 0-8; p < 0.001) at 24h and 2.2 ± 2.0 (range 1-7; p < 0.01) at 1month.",
+     [(6.1, 0), (3.9, 1), (2.2, 30)]),
+    # "before" standing alone = baseline; a word-number duration written before "after"
+    ("The mean VAS pain score was 7.2 ± 1.5 before and 3.1 ± 2.0 six weeks after the procedure.",
+     [(7.2, 0), (3.1, 42)]),
+    # a "respectively" list of single time points
+    ("The mean VAS pain scores were 7.9 ± 1.2, 5.0 ± 2.2 and 3.8 ± 2.4 at baseline, 1 week and "
+     "4 weeks, respectively.", [(7.9, 0), (5.0, 7), (3.8, 28)]),
+    # list words that are no time point alone: before = baseline, "immediately after" unknown
+    ("Mean pain intensity in the music group before, immediately after, 20 minutes and two hours "
+     "after the intervention were 6.1, 3.3, 2.9 and 2.4, respectively. Corresponding values in the "
+     "control group were 5.0, 4.9, 4.6 and 4.4, respectively.",
+     [(6.1, 0), (3.3, None), (2.9, pytest.approx(20 / 1440)), (2.4, pytest.approx(2 / 24)),
+      (5.0, 0), (4.9, None), (4.6, pytest.approx(20 / 1440)), (4.4, pytest.approx(2 / 24))]),
+    # the time point that opens the sentence; "from baseline" of a change is not a time point
+    ("At day 10, the mean changes in knee pain score from baseline in the A and B groups were "
+     "-4.1 ± 2.0 and -3.9 ± 2.2, respectively.", [(-4.1, 10), (-3.9, 10)]),
+    ("RESULTS From baseline to 8 weeks, the mean pain score decreased by 1.9 points in the active "
+     "group and by 0.8 points in the sham group.", [(1.9, 56), (0.8, 56)]),
+    ("At 12 weeks, the mean pain score decreased from 6.5 ± 1.1 to 3.2 ± 1.4 in the treated group.",
+     [(6.5, 0), (3.2, 84)]),
+    # values in a bracket right after their time point, later list items without a preposition
+    ("Pain scores were lower with lidocaine than with saline at 15 minutes after the injection "
+     "(median score 1 compared with 3, P = .01), 45 minutes (median score 1 compared with 2, "
+     "P = .03) and at discharge (median score 1 compared with 2, P = .04).",
+     [(1, pytest.approx(15 / 1440)), (3, pytest.approx(15 / 1440)), (1, pytest.approx(45 / 1440)),
+      (2, pytest.approx(45 / 1440)), (1, None), (2, None)]),
+    # the nearest time point before the value when the sentence has several
+    ("The NRS pain score at 12 hours, reported as median [IQR], was 3 [1, 5] in group A and 4 [2, 6] "
+     "in group B (P = .2) and at 6 months was 1 [0, 2] and 0 [0, 3] (P = .7).",
+     [(3, 0.5), (4, 0.5), (1, 180), (0, 180)]),
+    # values compared share the time point written after the last one
+    ("Pain on movement was 3.5 ± 1.2 vs 4.1 ± 1.3 at 48 h, while pain at rest did not differ at 6 h.",
+     [(3.5, 2), (4.1, 2)]),
+    # "respectively" in the order of the sentence's time points
+    ("Compared with baseline, the mean NRS pain score decreased by 1.5 points at 6 weeks and 2.0 "
+     "points at 12 weeks with yoga and by 0.7 and 0.9 points, respectively, with usual care.",
+     [(1.5, 42), (0.7, 42), (0.9, 84)]),
+])
+def test_time_point_attachment(values: Values, text: str, expected: list[tuple[float, float | None]]) -> None:
+    assert days_of(values, text) == expected
