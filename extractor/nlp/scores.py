@@ -144,7 +144,18 @@ _PERSON_AFTER_RE = re.compile(
     r"\s*(?:(?!in\b|for\b|among\b|of\b|with\b)[a-z-]+\s+){0,2}(?:patients?|subjects?|participants?|women|men|children|volunteers|"
     r"individuals|cases|pts|infants|adults|persons|people|responders)\b|\s*(?:of|"
     r"out\s+of)\s+\d", re.IGNORECASE)
-_N_AFTER_RE = re.compile(rf"{_SP}*[\[(]{_SP}*n{_SP}*={_SP}*(?P<n>\d+){_SP}*[\])]", re.IGNORECASE)
+# "(n = 22)" after the value, or after its unit ("35 mm [n = 22]")
+_N_AFTER_RE = re.compile(rf"(?:{_SP}*(?:mm|cm|points?|%))?{_SP}*[\[(]{_SP}*n{_SP}*={_SP}*(?P<n>\d+)"
+                         rf"{_SP}*[\])]", re.IGNORECASE)
+_GROUP_WORDS = (r"(?:patients|participants|subjects|women|men|children|adults|individuals|people|persons|"
+                r"volunteers|completers|responders)")
+# a group named before the values of a sentence: "Among the 64 (64/74; 86.5%) patients with ...",
+# "In 40 randomized participants", "Overall (n = 108)", "In the whole sample (n = 52)"
+_GROUP_SIZE_RE = re.compile(
+    rf"(?:^|[,;:]\s*|\b(?-i:[A-Z]{{3,}}):?\s+)(?:among|in|of)\s+(?:the\s+|all\s+|these\s+|those\s+)?"
+    rf"(?P<n>\d+)\s+(?:[(\[][^()\[\]]{{0,40}}[)\]]\s+)?(?:[a-z-]+\s+){{0,2}}?{_GROUP_WORDS}\b|"
+    rf"\b(?:overall|in\s+total|in\s+the\s+(?:whole|entire|total)\s+(?:sample|cohort|population)|"
+    rf"all\s+{_GROUP_WORDS})\s*[(\[]\s*n\s*=\s*(?P<n2>\d+)\s*[)\]]", re.IGNORECASE)
 _DECLARED_RE = re.compile(
     r"\(\s*(?P<a>mean|median)\s*(?:±|\+/-|\(|\[|,)?\s*(?P<b>sd|se|sem|iqr|range|95%\s*ci|standard\s+deviation)?",
     re.IGNORECASE)
@@ -829,6 +840,13 @@ class ScoreFinder:
             m = _N_AFTER_RE.match(text, v.end)
             if m:
                 v.n = int(m.group("n"))
+        # "Among the 64 patients who completed follow-up, the mean VAS fell from ...", "Overall
+        # (n = 108), pain ...": the group behind the sentence's values (not an arm's values)
+        group = _sentence_group_size(text, lower, s_start, values[0].value_start)
+        if group is not None:
+            for v in values:
+                if v.n is None and v.arm is None and v.value_start > group[1]:
+                    v.n = group[0]
 
     def _stat(self, lower: str, s_start: int, v: ScoreValue) -> None:
         clause = self._clause(lower, s_start, v.value_start)
@@ -1083,6 +1101,19 @@ _LEAD_AFTER_RE = re.compile(r"(?:\s+(?:of\s+)?(?:follow-?\s?up|post-?\w+|after\s
 _LIST_JOIN_BEFORE_RE = re.compile(r"(?:[,;)\]]|\band)\s*$")
 _REFERENCE_BEFORE_RE = re.compile(r"\b(?:from|over|vs\.?|versus|than|relative\s+to|compared\s+(?:with|to))"
                                   r"\s+(?:the\s+)?$")
+
+
+def _sentence_group_size(text: str, lower: str, s_start: int, first_value: int) -> tuple[int, int] | None:
+    """The size of the group the sentence is about and where that statement ends, when it is
+    stated once before the sentence's first value (see ``_GROUP_SIZE_RE``)."""
+    head = text[s_start:first_value]
+    found = list(_GROUP_SIZE_RE.finditer(head))
+    if len(found) != 1:
+        return None
+    m = found[0]
+    if re.search(r"\brespectively\b|\bgroups?\b|\barms?\b", head[m.end():].lower()):
+        return None  # sizes of several groups follow
+    return int(m.group("n") or m.group("n2")), s_start + m.end()
 
 
 def _after_brackets(text: str, pos: int, end: int) -> int:

@@ -149,3 +149,32 @@ def days_of(values: Values, text: str) -> list[tuple[float, float | None]]:
 ])
 def test_time_point_attachment(values: Values, text: str, expected: list[tuple[float, float | None]]) -> None:
     assert days_of(values, text) == expected
+
+
+def n_of(values: Values, text: str) -> list[tuple[float, int | None]]:
+    return [(s["value"], s["n"]) for s in values(text, "score")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # the group the sentence is about, stated once before its values
+    ("Among the 50 (50/61; 82%) patients with painful lesions, the mean NRS pain score dropped from "
+     "6.1 ± 2.0 at baseline to 3.9 ± 2.1 at 24 h.", [(6.1, 50), (3.9, 50)]),
+    ("RESULTS: Overall (n = 98), pain intensity improved at 2 weeks, including worst pain (7.1 to 5.2, "
+     "P < 0.01) and average pain (4.4 to 3.5, P < 0.01).", [(7.1, 98), (5.2, 98), (4.4, 98), (3.5, 98)]),
+    ("Among 180 randomized patients (mean [SD] age, 58.2 [9.1] years; mean [SD] baseline NRS pain "
+     "score, 6.2 [1.4]), 170 completed the study.", [(6.2, 180)]),
+    # "(n = 20)" right after the value and its unit
+    ("Mean pain was lower 30 minutes after the spray (31 mm [n = 20]) than with placebo "
+     "(47 mm [n = 18]).", [(31, 20), (47, 18)]),
+    # no group stated before the values: no n
+    ("Pain was 3.1 ± 1.0 in group A and 4.0 ± 1.1 in group B among the 80 patients.",
+     [(3.1, None), (4.0, None)]),
+])
+def test_number_behind_the_value(values: Values, text: str, expected: list[tuple[float, int | None]]) -> None:
+    assert n_of(values, text) == expected
+
+
+def test_a_planned_size_is_not_the_group_behind_the_values(values: Values) -> None:
+    text = ("RESULTS The trial was planned for 120 patients but was stopped after 60 patients because "
+            "pain scores were higher with the new technique (pain score: 4.2 ± 1.5 vs 3.1 ± 1.2).")
+    assert n_of(values, text) == [(4.2, None), (3.1, None)]
