@@ -176,6 +176,11 @@ _RANGE_SECOND_RE = re.compile(r"\d\s*%?\s*(?:-|–|to)\s*$")
 _ACRONYM_SCALE = {"vas": "VAS", "nrs": "NRS", "nprs": "NRS", "vrs": "VRS", "fps": "FPS", "fps-r": "FPS",
                   "visual analog": "VAS", "visual analogue": "VAS", "numeric rating": "NRS",
                   "numerical rating": "NRS", "rating scale": None}
+# a difference within the same patients over time, not between arms (guideline: a change)
+_WITHIN_DIFFERENCE_RE = re.compile(
+    r"\bdifferen\w*\s+(?:[a-z]+\s+){0,2}?(?:between|from)\s+(?:the\s+)?(?:pre-?\s*(?:and|/|-|vs\.?|to)\s*post\b|"
+    r"pre-?\s*(?:treatment|operative|procedur\w+|intervention|injection|therapy)\s+(?:and|to|vs\.?)\s+"
+    r"post\b|baseline\s+(?:and|to)\b|before\s+and\s+after\b)")
 _STAT_WORDS_BEFORE = re.compile(r"\b(mean|average|median|averaged|"
                                 r"least[\s-]squares?\s+mean)\b", re.IGNORECASE)
 
@@ -898,8 +903,11 @@ class ScoreFinder:
             summary = False  # "least squares mean [SEM]" of a summed score: a mean
         if summary or (v.unit == "%" and (change or diff)):
             v.stat = "other"
-        elif diff and not level:
+        elif diff and not level and _WITHIN_DIFFERENCE_RE.search(lower, s_start, v.value_start) is None:
             v.stat = "mean_difference"
+        elif diff and not level:
+            # "the difference between pre- and post-treatment pain scores was -3.7": a change
+            v.stat = "median_change" if is_median else "mean_change"
         elif (change and not level) or (v.value < 0 and not level):
             # a pain score cannot be negative: a negative value is a change from baseline
             v.stat = "median_change" if is_median else "mean_change"
@@ -1099,8 +1107,8 @@ _LEAD_RE = re.compile(r"(?:[A-Z][A-Za-z ]{2,30}:\s*|[A-Z]{3,}\s+)?(?:at|after|by
 _LEAD_AFTER_RE = re.compile(r"(?:\s+(?:of\s+)?(?:follow-?\s?up|post-?\w+|after\s+(?:the\s+)?\w+|"
                             r"of\s+(?:the\s+)?\w+))?\s*,")
 _LIST_JOIN_BEFORE_RE = re.compile(r"(?:[,;)\]]|\band)\s*$")
-_REFERENCE_BEFORE_RE = re.compile(r"\b(?:from|over|vs\.?|versus|than|relative\s+to|compared\s+(?:with|to))"
-                                  r"\s+(?:the\s+)?$")
+_REFERENCE_BEFORE_RE = re.compile(r"\b(?:from|between|over|vs\.?|versus|than|relative\s+to|"
+                                  r"compared\s+(?:with|to))\s+(?:the\s+)?$")
 
 
 def _sentence_group_size(text: str, lower: str, s_start: int, first_value: int) -> tuple[int, int] | None:

@@ -178,3 +178,19 @@ def test_a_planned_size_is_not_the_group_behind_the_values(values: Values) -> No
     text = ("RESULTS The trial was planned for 120 patients but was stopped after 60 patients because "
             "pain scores were higher with the new technique (pain score: 4.2 ± 1.5 vs 3.1 ± 1.2).")
     assert n_of(values, text) == [(4.2, None), (3.1, None)]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a difference between pre- and post-treatment (or baseline and later) is a change
+    ("The largest mean difference between pre- and post-treatment pain scores was seen at 8 weeks, "
+     "with a standardized mean difference of -2.9 (95% CI: -3.8 to -2.0; p < 0.001).",
+     [(-2.9, "mean_change", 56)]),
+    ("The mean difference in pain between baseline and 6 months was 2.4 (95% CI 1.6 to 3.2).",
+     [(2.4, "mean_change", 180)]),
+    # a difference between arms stays one
+    ("The mean difference in pain between the two groups was 1.1 (95% CI 0.4 to 1.8).",
+     [(1.1, "mean_difference", None)]),
+])
+def test_within_patient_difference_is_a_change(values: Values, text: str,
+                                               expected: list[tuple[float, str, float | None]]) -> None:
+    assert [(g[0], g[1], g[4]) for g in scores(values, text)] == expected
