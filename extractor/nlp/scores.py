@@ -171,6 +171,7 @@ _OPERATOR_BEFORE_RE = re.compile(r"(?:[<>≤≥]|=<|>=)\s*$")
 _FREE_DIGIT_RE = re.compile(r"(?<![a-z])\d")  # a number, not the digit of a label like "T0"
 _CHANGED_BY_RE = re.compile(r"\b(?:decreas|reduc|declin|improv|increas|fell|dropped|lowered|diminish)\w*\s+"
                             r"(?:[a-z-]+\s+){0,4}?by\s+(?:an?\s+)?(?:(?:mean|average)\s+(?:of\s+)?)?$")
+_BY_BEFORE_RE = re.compile(r"\bby\s+$")
 _RANGE_SECOND_RE = re.compile(r"\d\s*%?\s*(?:-|–|to)\s*$")
 # acronyms in the pain-cue lexicon that name a scale: they count only if that scale is in pain use
 _ACRONYM_SCALE = {"vas": "VAS", "nrs": "NRS", "nprs": "NRS", "vrs": "VRS", "fps": "FPS", "fps-r": "FPS",
@@ -540,8 +541,10 @@ class ScoreFinder:
             if m and w is not None and w.start == n.end + m.end() and not (n.percent or w.percent) \
                     and (m.group("conj").strip().lower() != "and" or self._list_context(lower, n, w, s_end)) \
                     and abs(n.value) <= 1000 and abs(w.value) <= 1000:
-                add(n, "comparison")
-                add(w, "comparison")
+                # "..., by 1.07 points in the sham group, and by 0.99 points in ...": changes
+                for x in (n, w):
+                    by = clause_change and _BY_BEFORE_RE.search(lower, max(s_start, x.start - 8), x.start)
+                    add(x, "comparison", **({"change": True} if by else {}))
                 continue
             # from V to W (and to X); "(7.3 to 5.7, P < 0.01)" after a change verb
             from_before = re.search(r"\bfrom\s+(?:an?\s+)?(?:(?:mean|median|average)\s+(?:(?:score|"

@@ -194,3 +194,10 @@ def test_a_planned_size_is_not_the_group_behind_the_values(values: Values) -> No
 def test_within_patient_difference_is_a_change(values: Values, text: str,
                                                expected: list[tuple[float, str, float | None]]) -> None:
     assert [(g[0], g[1], g[4]) for g in scores(values, text)] == expected
+
+
+def test_changes_listed_with_by_are_all_changes(values: Values) -> None:
+    text = ("From baseline to 6 weeks, the mean NRS pain score decreased by 2.10 points in the laser "
+            "group, by 1.20 points in the sham group, and by 0.80 points in the usual care group.")
+    assert [(g[0], g[1], g[4]) for g in scores(values, text)] == [
+        (2.1, "mean_change", 42), (1.2, "mean_change", 42), (0.8, "mean_change", 42)]
