@@ -171,6 +171,8 @@ _OPERATOR_BEFORE_RE = re.compile(r"(?:[<>≤≥]|=<|>=)\s*$")
 _FREE_DIGIT_RE = re.compile(r"(?<![a-z])\d")  # a number, not the digit of a label like "T0"
 _CHANGED_BY_RE = re.compile(r"\b(?:decreas|reduc|declin|improv|increas|fell|dropped|lowered|diminish)\w*\s+"
                             r"(?:[a-z-]+\s+){0,4}?by\s+(?:an?\s+)?(?:(?:mean|average)\s+(?:of\s+)?)?$")
+_NO_DIFFERENCE_RE = re.compile(r"\bno\s+(?:\w+\s+){0,2}?differen\w*\s+(?:\w+\s+){0,3}$|"
+                               r"\b(?:did|does|do)\s+not\s+differ\w*\s+(?:\w+\s+){0,2}$")
 _BY_BEFORE_RE = re.compile(r"\bby\s+$")
 _RANGE_SECOND_RE = re.compile(r"\d\s*%?\s*(?:-|–|to)\s*$")
 # acronyms in the pain-cue lexicon that name a scale: they count only if that scale is in pain use
@@ -881,8 +883,9 @@ class ScoreFinder:
             s = clause_nt if s is clause else s
             found = list(rx.finditer(s))
             m = found[-1] if found else None
-            if m is None or re.search(r"\bno\s+(?:\w+\s+)?$", s[max(0, m.start() - 25):m.start()]):
-                return False  # "no mean differences were found": not a difference value
+            if m is None or re.search(r"\bno\s+(?:\w+\s+)?$", s[max(0, m.start() - 25):m.start()]) \
+                    or _NO_DIFFERENCE_RE.search(s, max(0, m.start() - 60), m.start()):
+                return False  # "no mean differences were found (between groups)": not a difference
             return _FREE_DIGIT_RE.search(s, m.end()) is None
 
         change = (bool(v.features.get("change")) or no_number_between(self._change_noun_scan, clause)

@@ -201,3 +201,12 @@ def test_changes_listed_with_by_are_all_changes(values: Values) -> None:
             "group, by 1.20 points in the sham group, and by 0.80 points in the usual care group.")
     assert [(g[0], g[1], g[4]) for g in scores(values, text)] == [
         (2.1, "mean_change", 42), (1.2, "mean_change", 42), (0.8, "mean_change", 42)]
+
+
+@pytest.mark.parametrize("text", [
+    "At week 8, both arms reported a rise in mean worst pain score, but no mean differences were found "
+    "between groups (TA 3.1 vs. MA 2.9, P = .71).",
+    "Pain scores did not differ between groups (3.1 ± 1.0 vs 2.9 ± 1.1).",
+])
+def test_values_after_a_negated_difference_are_levels(values: Values, text: str) -> None:
+    assert [g[1] for g in scores(values, text)] == ["mean", "mean"]
