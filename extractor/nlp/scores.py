@@ -1031,6 +1031,8 @@ class ScoreFinder:
         for t in singles:
             if t.start < v.end or t.start >= nxt_start:
                 continue
+            if v.stat in _NOT_AT_BASELINE and _reference_baseline(lower, s_start, t):
+                continue  # "improved by 55.8 % over baseline": the reference of the change
             if t.start >= pos:
                 gap_start = pos
             elif t.start > v.end and lower[v.end:t.start].strip(" \t([") == "":

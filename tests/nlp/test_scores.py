@@ -142,6 +142,9 @@ def days_of(values: Values, text: str) -> list[tuple[float, float | None]]:
     # values compared share the time point written after the last one
     ("Pain on movement was 3.5 ± 1.2 vs 4.1 ± 1.3 at 48 h, while pain at rest did not differ at 6 h.",
      [(3.5, 2), (4.1, 2)]),
+    # "over baseline" after a change is its reference, not its time point
+    ("By 8 weeks, mean WOMAC pain scores had improved by 41.2 % over baseline values in the "
+     "treatment group (P < 0.05).", [(41.2, 56)]),
     # "respectively" in the order of the sentence's time points
     ("Compared with baseline, the mean NRS pain score decreased by 1.5 points at 6 weeks and 2.0 "
      "points at 12 weeks with yoga and by 0.7 and 0.9 points, respectively, with usual care.",
