@@ -173,6 +173,11 @@ _CHANGED_BY_RE = re.compile(r"\b(?:decreas|reduc|declin|improv|increas|fell|drop
                             r"(?:[a-z-]+\s+){0,4}?by\s+(?:an?\s+)?(?:(?:mean|average)\s+(?:of\s+)?)?$")
 _NO_DIFFERENCE_RE = re.compile(r"\bno\s+(?:\w+\s+){0,2}?differen\w*\s+(?:\w+\s+){0,3}$|"
                                r"\b(?:did|does|do)\s+not\s+differ\w*\s+(?:\w+\s+){0,2}$")
+_NUM_TEXT = rf"[-–−]?{_SP}?\d+(?:[.,·]\d+)?"
+_RANGE_THEN_MEAN_RE = re.compile(
+    rf"\brang(?:e|ed|ing)\s+(?:from\s+|between\s+)?(?P<a>{_NUM_TEXT}){_SP}*(?:to|-|–|and){_SP}*"
+    rf"(?P<b>{_NUM_TEXT}){_SP}*[(\[]{_SP}*(?P<stat>mean|median|average){_SP}*[:=,]?{_SP}*"
+    rf"(?P<v>{_NUM_TEXT}){_SP}*[)\]]")
 _BY_BEFORE_RE = re.compile(r"\bby\s+$")
 _RANGE_SECOND_RE = re.compile(r"\d\s*%?\s*(?:-|–|to)\s*$")
 # acronyms in the pain-cue lexicon that name a scale: they count only if that scale is in pain use
@@ -358,6 +363,26 @@ class ScoreFinder:
                         return by_start[k]
             return n
 
+        # "graded in a range from 1.8 to 4.0 (mean: 3.2)": the value after its range
+        for m in _RANGE_THEN_MEAN_RE.finditer(lower, s_start, s_end):
+            low, high, val = (number_at(m.start(g)) for g in ("a", "b", "v"))
+            if low is None or high is None or val is None or {low.start, high.start, val.start} & used:
+                continue
+            # "from –0.8 to 2.6": a dash right after "from" is a minus sign
+            a, b, x = (-abs(n.value) if m.group(g)[0] in "-–−" else n.value
+                       for n, g in ((low, "a"), (high, "b"), (val, "v")))
+            if not a <= x <= b:
+                continue
+            rid, conf = self._rule("range_then_mean")
+            v = ScoreValue(m.start(), val.end, x, val.start, val.end, spread="range",
+                           spread_values=(a, b), rule=rid, confidence=conf, label="range")
+            v.features["stat_hint"] = m.group("stat")
+            v.features["range_first"] = True  # its "from" is the range's, not a level's
+            nouns = list(self._change_noun_scan.finditer(lower, s_start, m.start()))
+            if nouns and _FREE_DIGIT_RE.search(lower, nouns[-1].end(), m.start()) is None:
+                v.features["change"] = True  # "the reduction in pain ranged from -0.8 to 2.6 (mean: 1.1)"
+            used.update({low.start, high.start, val.start})
+            out.append(v)
         for num in nums:
             if num.start in used or num.sci:
                 continue
@@ -890,7 +915,7 @@ class ScoreFinder:
 
         change = (bool(v.features.get("change")) or no_number_between(self._change_noun_scan, clause)
                   or _CHANGED_BY_RE.search(near) is not None)
-        if change:
+        if change and not v.features.get("range_first"):
             last_change = self._last(self._change_scan, clause)
             if re.search(r"\bfrom\b(?![\s-]+baseline)", clause[last_change:]) or \
                     re.search(r"\bto\s*$", near):

@@ -213,3 +213,12 @@ def test_changes_listed_with_by_are_all_changes(values: Values) -> None:
 ])
 def test_values_after_a_negated_difference_are_levels(values: Values, text: str) -> None:
     assert [g[1] for g in scores(values, text)] == ["mean", "mean"]
+
+
+def test_value_written_after_its_range(values: Values) -> None:
+    text = ("Patients rated their pain before treatment in a range from 2.1 to 4.5 (mean: 3.4). One month "
+            "after treatment, pain was graded in a range from 1.0 to 3.5 (mean: 1.9). The reduction in "
+            "pain grade ranged from \u20130.5 to 2.9 (mean: 1.5).")  # an en dash as the minus sign
+    assert scores(values, text) == [(3.4, "mean", "range", (2.1, 4.5), 0),
+                                    (1.9, "mean", "range", (1.0, 3.5), 30),
+                                    (1.5, "mean_change", "range", (-0.5, 2.9), None)]
