@@ -55,6 +55,7 @@ _THRESHOLD_BEFORE = re.compile(r"(?:[<>≤≥]|=\s*|\bat\s+least|\bmore\s+than|\
 _SHARE_FRACTION_BEFORE = re.compile(r"\b(?:proportion|fraction|share)\s+of\s+(?:the\s+|all\s+)?(?:\w+\s+)?"
                                     r"(?:patients|subjects|participants|women|men|children|cases|responders)"
                                     r"\b[^.;:\d]{0,80}?\b(?:was|were|is|reached|of)\s*$")
+_SHARE_WORDS = re.compile(r"proportion|fraction|share")  # literal start: a fast pre-check
 _BACKGROUND_SECTION_RE = re.compile(r"\b(?:BACKGROUND|OBJECTIVES?|AIMS?|PURPOSE|INTRODUCTION|CONTEXT)\b")
 _CI_SPAN_RE = re.compile(r"\b(?:9[059])\s?%\s?(?:CI|Cl|"
                          r"confidence\s+intervals?)\b[^)\];]{0,40}", re.IGNORECASE)
@@ -262,6 +263,7 @@ class ProportionFinder:
             # "the proportion of patients with pain relief was 0.69 (95% CI ...)": a share as a
             # fraction, written as a percent (guideline)
             if not n.percent and not n.is_int and 0 < n.value <= 1 and \
+                    _SHARE_WORDS.search(lower, s_start, n.start) and \
                     _SHARE_FRACTION_BEFORE.search(lower, s_start, n.start):
                 used.add(n.start)
                 rid, conf = self._rule("share_fraction")

@@ -364,7 +364,8 @@ class ScoreFinder:
             return n
 
         # "graded in a range from 1.8 to 4.0 (mean: 3.2)": the value after its range
-        for m in _RANGE_THEN_MEAN_RE.finditer(lower, s_start, s_end):
+        ranges = _RANGE_THEN_MEAN_RE.finditer(lower, s_start, s_end) if "rang" in lower[s_start:s_end] else ()
+        for m in ranges:
             low, high, val = (number_at(m.start(g)) for g in ("a", "b", "v"))
             if low is None or high is None or val is None or {low.start, high.start, val.start} & used:
                 continue
