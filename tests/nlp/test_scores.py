@@ -222,3 +222,9 @@ def test_value_written_after_its_range(values: Values) -> None:
     assert scores(values, text) == [(3.4, "mean", "range", (2.1, 4.5), 0),
                                     (1.9, "mean", "range", (1.0, 3.5), 30),
                                     (1.5, "mean_change", "range", (-0.5, 2.9), None)]
+
+
+def test_pain_level_of_a_group_is_a_pain_score(values: Values) -> None:
+    text = ("As assessed by the WOMAC index, pain level of the herbal group decreased by 48% [95% "
+            "confidence interval (CI) = 41, 55], stiffness by 52% (95% CI = 45, 60).")
+    assert scores(values, text) == [(48, "other", "ci95", (41, 55), None)]
