@@ -55,6 +55,7 @@ _THRESHOLD_BEFORE = re.compile(r"(?:[<>≤≥]|=\s*|\bat\s+least|\bmore\s+than|\
 _SHARE_FRACTION_BEFORE = re.compile(r"\b(?:proportion|fraction|share)\s+of\s+(?:the\s+|all\s+)?(?:\w+\s+)?"
                                     r"(?:patients|subjects|participants|women|men|children|cases|responders)"
                                     r"\b[^.;:\d]{0,80}?\b(?:was|were|is|reached|of)\s*$")
+_OPERATOR_BEFORE = re.compile(r"(?:[<>≤≥]|=<|>=|\bat\s+least)\s*$")
 _SHARE_WORDS = re.compile(r"proportion|fraction|share")  # literal start: a fast pre-check
 _BACKGROUND_SECTION_RE = re.compile(r"\b(?:BACKGROUND|OBJECTIVES?|AIMS?|PURPOSE|INTRODUCTION|CONTEXT)\b")
 _CI_SPAN_RE = re.compile(r"\b(?:9[059])\s?%\s?(?:CI|Cl|"
@@ -239,8 +240,10 @@ class ProportionFinder:
                         out.append(ProportionValue(n.start, end, "", int(n.value), int(t.value), None,
                                                    rid, conf))
                         continue
-                # E of T
+                # E of T (not "≥5 of 7 criteria": a threshold)
                 m = re.match(rf"{_SP}+(?:out{_SP}+)?of{_SP}+(?:the{_SP}+|all{_SP}+)?", after)
+                if m and _OPERATOR_BEFORE.search(lower, max(0, n.start - 12), n.start):
+                    m = None
                 if m and n.words and not re.search(r"\b(?:patients?|subjects?|participants?|women|men|"
                                                    r"children)\b",
                                                    lower[n.end:n.end + 60]):

@@ -31,6 +31,7 @@ def test_responder_proportions(values: Values, text: str, expected: list[tuple[A
     "Wound infection occurred in 5 of 40 patients (12.5%).",     # not a pain outcome
     "We used 0.5% bupivacaine for the pain block.",              # a concentration
     "Pain relief was better (95% CI 1.2 to 3.4).",               # a confidence level
+    "Remission was defined by the presence of ≥4 of 6 criteria (pain score ≤15, no tender joint).",
 ])
 def test_not_proportions(values: Values, text: str) -> None:
     assert props(values, text) == []
