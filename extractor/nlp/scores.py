@@ -1021,9 +1021,9 @@ class ScoreFinder:
         # 4) values in brackets right after their time point ("at 30 min (49.5 vs 36.6, p = 0.01)")
         for v in values:
             if not v.features.get("time_rule"):
-                t = _time_before_bracket(text, lower, s_start, v, singles)
-                if t is not None:
-                    v.timepoint, v.days = t.text, t.days
+                opener = _time_before_bracket(text, lower, s_start, v, singles)
+                if opener is not None:
+                    v.timepoint, v.days = opener.text, opener.days
                     v.features["time_rule"] = "before_bracket"
         # 5) the time point that opens the sentence ("At 12 weeks, ...", "From baseline to 6 weeks,
         # ..."), else the sentence's only time point (a "from baseline" of a change is not one)
@@ -1042,9 +1042,9 @@ class ScoreFinder:
             for v in values:
                 if v.features.get("time_rule"):
                     continue
-                t = _time_just_before(text, lower, s_start, v, singles)
-                if t is not None and not (t.days == 0 and v.stat in _NOT_AT_BASELINE):
-                    v.timepoint, v.days = t.text, t.days
+                near = _time_just_before(text, lower, s_start, v, singles)
+                if near is not None and not (near.days == 0 and v.stat in _NOT_AT_BASELINE):
+                    v.timepoint, v.days = near.text, near.days
                     v.features["time_rule"] = "before"
 
     def _time_after(self, text: str, lower: str, s_start: int, v: ScoreValue, nxt_start: int,
