@@ -62,20 +62,28 @@ def register(app: typer.Typer) -> None:
         show_errors: Annotated[int, typer.Option(
             "--show-errors", metavar="N", help="Print up to N misses/extras per field.")] = 0,
     ) -> None:
-        """Print the painbench table (sample-size accuracy; P/R/F1 per field)."""
+        """Print the painbench table (sample-size accuracy; P/R/F1 per field), then the days and n
+        accuracy among the matched scores (not part of painbench; "diagnostics" in --json)."""
         from extractor.io import require_file
-        from extractor.nlp.scorer import format_markdown, format_table, score_painbench
+        from extractor.nlp.scorer import (
+            format_diagnostics,
+            format_markdown,
+            format_table,
+            score_diagnostics,
+            score_painbench,
+        )
 
         gold = load_gold(require_file(gold_path))
         pred = load_predictions(require_file(pred_path))
         errors: dict[str, list[Any]] = {}
         result = score_painbench(gold, pred, errors)
+        diagnostics = score_diagnostics(gold, pred)
         if as_json:
-            typer.echo(json.dumps(result))
+            typer.echo(json.dumps({**result, "diagnostics": diagnostics}))
         elif markdown:
-            typer.echo(format_markdown(result))
+            typer.echo(format_markdown(result) + "\n\n" + format_diagnostics(diagnostics, markdown=True))
         else:
-            typer.echo(format_table(result))
+            typer.echo(format_table(result) + "\n" + format_diagnostics(diagnostics))
         if show_errors:
             for field, rows in errors.items():
                 for row in rows[:show_errors]:

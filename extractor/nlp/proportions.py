@@ -51,6 +51,12 @@ class ProportionValue:
 _SP = r"[ \t\u00a0\u2009\u202f\u200a]"
 _THRESHOLD_BEFORE = re.compile(r"(?:[<>≤≥]|=\s*|\bat\s+least|\bmore\s+than|\bless\s+than|\bgreater\s+than|"
                                r"\bover|\bunder|\babove|\bbelow|\bup\s+to|\bby|\bof\s+at\s+least|\bor)\s*$")
+# "the (pooled) proportion of patients experiencing pain relief was": a share given as a fraction
+_SHARE_FRACTION_BEFORE = re.compile(r"\b(?:proportion|fraction|share)\s+of\s+(?:the\s+|all\s+)?(?:\w+\s+)?"
+                                    r"(?:patients|subjects|participants|women|men|children|cases|responders)"
+                                    r"\b[^.;:\d]{0,80}?\b(?:was|were|is|reached|of)\s*$")
+_OPERATOR_BEFORE = re.compile(r"(?:[<>≤≥]|=<|>=|\bat\s+least)\s*$")
+_SHARE_WORDS = re.compile(r"proportion|fraction|share")  # literal start: a fast pre-check
 _BACKGROUND_SECTION_RE = re.compile(r"\b(?:BACKGROUND|OBJECTIVES?|AIMS?|PURPOSE|INTRODUCTION|CONTEXT)\b")
 _CI_SPAN_RE = re.compile(r"\b(?:9[059])\s?%\s?(?:CI|Cl|"
                          r"confidence\s+intervals?)\b[^)\];]{0,40}", re.IGNORECASE)
@@ -234,8 +240,10 @@ class ProportionFinder:
                         out.append(ProportionValue(n.start, end, "", int(n.value), int(t.value), None,
                                                    rid, conf))
                         continue
-                # E of T
+                # E of T (not "≥5 of 7 criteria": a threshold)
                 m = re.match(rf"{_SP}+(?:out{_SP}+)?of{_SP}+(?:the{_SP}+|all{_SP}+)?", after)
+                if m and _OPERATOR_BEFORE.search(lower, max(0, n.start - 12), n.start):
+                    m = None
                 if m and n.words and not re.search(r"\b(?:patients?|subjects?|participants?|women|men|"
                                                    r"children)\b",
                                                    lower[n.end:n.end + 60]):
@@ -255,6 +263,16 @@ class ProportionFinder:
                         out.append(ProportionValue(n.start, end, "", int(n.value), int(t.value), pct,
                                                    rid, conf))
                         continue
+            # "the proportion of patients with pain relief was 0.69 (95% CI ...)": a share as a
+            # fraction, written as a percent (guideline)
+            if not n.percent and not n.is_int and 0 < n.value <= 1 and \
+                    _SHARE_WORDS.search(lower, s_start, n.start) and \
+                    _SHARE_FRACTION_BEFORE.search(lower, s_start, n.start):
+                used.add(n.start)
+                rid, conf = self._rule("share_fraction")
+                out.append(ProportionValue(n.start, n.end, "", None, None, round(n.value * 100, 6),
+                                           rid, conf))
+                continue
             # x% alone, or "4% (n = 54)"
             if n.percent and 0 <= n.value <= 100 and self._share_percent(text, lower, n):
                 used.add(n.start)

@@ -7,6 +7,11 @@ family, spread and its values, days within 2 % or half a day, or either side nul
 value-only score match, proportions (events and total, else percent, else the one count given),
 p-value multisets on (op, value), and arm sizes as a multiset of ``n``. Nothing here needs
 ``../shared`` at import or run time.
+
+``score_diagnostics(gold, pred)`` adds two figures painbench does not score: among the scores the
+greedy matching pairs, the share whose ``days`` agree (where the gold ``days`` is not null; a
+predicted null counts as wrong) and the share whose ``n`` is equal (where the gold ``n`` is not
+null).
 """
 
 from __future__ import annotations
@@ -170,6 +175,60 @@ def greedy_match(gold: list[Any], pred: list[Any],
             missed.append(g)
     extra = [p for i, p in enumerate(pred) if not used[i]]
     return len(gold) - len(missed), missed, extra
+
+
+def matched_pairs(gold: list[Any], pred: list[Any],
+                  match: Callable[[Mapping[str, Any], Mapping[str, Any]], bool]
+                  ) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    """The (gold, predicted) pairs :func:`greedy_match` makes, in gold order."""
+    used = [False] * len(pred)
+    pairs: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = []
+    for g in gold:
+        for i, p in enumerate(pred):
+            if not used[i] and isinstance(p, Mapping) and match(g, p):
+                used[i] = True
+                pairs.append((g, p))
+                break
+    return pairs
+
+
+def _days_correct(gold: Mapping[str, Any], pred: Mapping[str, Any]) -> bool:
+    return _num(pred.get("days")) is not None and _days_agree(gold.get("days"), pred.get("days"))
+
+
+def _n_correct(gold: Mapping[str, Any], pred: Mapping[str, Any]) -> bool:
+    return _equal(gold.get("n"), pred.get("n"))
+
+
+def score_diagnostics(gold: Mapping[str, Mapping[str, Any]],
+                      pred: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Days and n accuracy among the matched scores (see the module doc): ``{"days": {"correct",
+    "total", "accuracy"}, "n": {...}}``; ``accuracy`` is None when ``total`` is 0."""
+    tallies = {"days": [0, 0], "n": [0, 0]}
+    checks = (("days", _days_correct), ("n", _n_correct))
+    for doc_id, g in gold.items():
+        p = pred.get(doc_id) or {}
+        for g_score, p_score in matched_pairs(list(g.get("scores") or []), list(p.get("scores") or []),
+                                              score_matches):
+            for name, correct in checks:
+                if _num(g_score.get(name)) is None:
+                    continue
+                tallies[name][1] += 1
+                tallies[name][0] += int(correct(g_score, p_score))
+    return {name: {"correct": ok, "total": total,
+                   "accuracy": round(ok / total, 4) if total else None}
+            for name, (ok, total) in tallies.items()}
+
+
+def format_diagnostics(diagnostics: Mapping[str, Mapping[str, Any]], markdown: bool = False) -> str:
+    """The days / n accuracy lines printed under the painbench table."""
+    lines = []
+    for name, label in (("days", "days"), ("n", "n")):
+        d = diagnostics[name]
+        acc = "-" if d["accuracy"] is None else f"{d['accuracy']:.3f}"
+        text = f"{label} accuracy (matched scores, gold not null): {acc} ({d['correct']}/{d['total']})"
+        lines.append(f"- {text}" if markdown else text)
+    return "\n".join(lines)
 
 
 class Counts:

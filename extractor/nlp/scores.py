@@ -16,8 +16,14 @@
    from baseline``) and difference words (``difference``, ``points lower than``); a percent change
    is ``other``. An unlabelled ``±`` is SD (guideline).
 4. **Time points and arms**: "respectively" lists are expanded in order against a list of time
-   points ("at 6, 12, 18 and 24 hour") or arms ("in groups 1 and 2"); otherwise the time point
-   written right after (or before) the value in its clause, then the sentence's only time point.
+   points ("at 6, 12, 18 and 24 hour", "at baseline, 1 week and 4 weeks", "before, immediately
+   after and 30 minutes after"; a "Corresponding values ..." sentence reuses the previous list) or
+   arms ("in groups 1 and 2"). Otherwise the time point written right after the value (past a
+   bracket such as "(range, 0-9; p < 0.001)"; "7.6 ± 1.3 before" = baseline; "four weeks after"),
+   shared by the values compared with it; the time point right before the bracket the value sits
+   in ("at 30 min (49.5 vs 36.6)"); the time point opening the sentence ("At 12 weeks, ...",
+   "From baseline to 6 weeks, ...") or the sentence's only one ("from baseline" of a change does
+   not count); else the nearest one before the value with its preposition.
 """
 
 from __future__ import annotations
@@ -138,7 +144,18 @@ _PERSON_AFTER_RE = re.compile(
     r"\s*(?:(?!in\b|for\b|among\b|of\b|with\b)[a-z-]+\s+){0,2}(?:patients?|subjects?|participants?|women|men|children|volunteers|"
     r"individuals|cases|pts|infants|adults|persons|people|responders)\b|\s*(?:of|"
     r"out\s+of)\s+\d", re.IGNORECASE)
-_N_AFTER_RE = re.compile(rf"{_SP}*[\[(]{_SP}*n{_SP}*={_SP}*(?P<n>\d+){_SP}*[\])]", re.IGNORECASE)
+# "(n = 22)" after the value, or after its unit ("35 mm [n = 22]")
+_N_AFTER_RE = re.compile(rf"(?:{_SP}*(?:mm|cm|points?|%))?{_SP}*[\[(]{_SP}*n{_SP}*={_SP}*(?P<n>\d+)"
+                         rf"{_SP}*[\])]", re.IGNORECASE)
+_GROUP_WORDS = (r"(?:patients|participants|subjects|women|men|children|adults|individuals|people|persons|"
+                r"volunteers|completers|responders)")
+# a group named before the values of a sentence: "Among the 64 (64/74; 86.5%) patients with ...",
+# "In 40 randomized participants", "Overall (n = 108)", "In the whole sample (n = 52)"
+_GROUP_SIZE_RE = re.compile(
+    rf"(?:^|[,;:]\s*|\b(?-i:[A-Z]{{3,}}):?\s+)(?:among|in|of)\s+(?:the\s+|all\s+|these\s+|those\s+)?"
+    rf"(?P<n>\d+)\s+(?:[(\[][^()\[\]]{{0,40}}[)\]]\s+)?(?:[a-z-]+\s+){{0,2}}?{_GROUP_WORDS}\b|"
+    rf"\b(?:overall|in\s+total|in\s+the\s+(?:whole|entire|total)\s+(?:sample|cohort|population)|"
+    rf"all\s+{_GROUP_WORDS})\s*[(\[]\s*n\s*=\s*(?P<n2>\d+)\s*[)\]]", re.IGNORECASE)
 _DECLARED_RE = re.compile(
     r"\(\s*(?P<a>mean|median)\s*(?:±|\+/-|\(|\[|,)?\s*(?P<b>sd|se|sem|iqr|range|95%\s*ci|standard\s+deviation)?",
     re.IGNORECASE)
@@ -154,11 +171,24 @@ _OPERATOR_BEFORE_RE = re.compile(r"(?:[<>≤≥]|=<|>=)\s*$")
 _FREE_DIGIT_RE = re.compile(r"(?<![a-z])\d")  # a number, not the digit of a label like "T0"
 _CHANGED_BY_RE = re.compile(r"\b(?:decreas|reduc|declin|improv|increas|fell|dropped|lowered|diminish)\w*\s+"
                             r"(?:[a-z-]+\s+){0,4}?by\s+(?:an?\s+)?(?:(?:mean|average)\s+(?:of\s+)?)?$")
+_NO_DIFFERENCE_RE = re.compile(r"\bno\s+(?:\w+\s+){0,2}?differen\w*\s+(?:\w+\s+){0,3}$|"
+                               r"\b(?:did|does|do)\s+not\s+differ\w*\s+(?:\w+\s+){0,2}$")
+_NUM_TEXT = rf"[-–−]?{_SP}?\d+(?:[.,·]\d+)?"
+_RANGE_THEN_MEAN_RE = re.compile(
+    rf"\brang(?:e|ed|ing)\s+(?:from\s+|between\s+)?(?P<a>{_NUM_TEXT}){_SP}*(?:to|-|–|and){_SP}*"
+    rf"(?P<b>{_NUM_TEXT}){_SP}*[(\[]{_SP}*(?P<stat>mean|median|average){_SP}*[:=,]?{_SP}*"
+    rf"(?P<v>{_NUM_TEXT}){_SP}*[)\]]")
+_BY_BEFORE_RE = re.compile(r"\bby\s+$")
 _RANGE_SECOND_RE = re.compile(r"\d\s*%?\s*(?:-|–|to)\s*$")
 # acronyms in the pain-cue lexicon that name a scale: they count only if that scale is in pain use
 _ACRONYM_SCALE = {"vas": "VAS", "nrs": "NRS", "nprs": "NRS", "vrs": "VRS", "fps": "FPS", "fps-r": "FPS",
                   "visual analog": "VAS", "visual analogue": "VAS", "numeric rating": "NRS",
                   "numerical rating": "NRS", "rating scale": None}
+# a difference within the same patients over time, not between arms (guideline: a change)
+_WITHIN_DIFFERENCE_RE = re.compile(
+    r"\bdifferen\w*\s+(?:[a-z]+\s+){0,2}?(?:between|from)\s+(?:the\s+)?(?:pre-?\s*(?:and|/|-|vs\.?|to)\s*post\b|"
+    r"pre-?\s*(?:treatment|operative|procedur\w+|intervention|injection|therapy)\s+(?:and|to|vs\.?)\s+"
+    r"post\b|baseline\s+(?:and|to)\b|before\s+and\s+after\b)")
 _STAT_WORDS_BEFORE = re.compile(r"\b(mean|average|median|averaged|"
                                 r"least[\s-]squares?\s+mean)\b", re.IGNORECASE)
 
@@ -252,6 +282,8 @@ class ScoreFinder:
         self._acronym_re: re.Pattern[str] | None = None
         self._text = ""
         self._by_start: tuple[dict[int, Number], Sequence[Number]] = ({}, ())
+        # the time points of the last sentence's "respectively" list (see ``_times``)
+        self._time_list: list[tuple[str, float | None]] | None = None
 
     # -- entry point --------------------------------------------------------------------------
 
@@ -275,6 +307,7 @@ class ScoreFinder:
         cue_starts = sorted({*cue_starts, *extra})
         self._sentence_end = dict(sentences)
         self._cue_cache_key = None
+        self._time_list = None
         doc_scales = sorted({s.scale for s in scales if s.scale != "unspecified"})
         accepted = frozenset(s.scale for s in scales)
         named_scales = [s for s in scales if s.scale != "unspecified"]
@@ -290,10 +323,12 @@ class ScoreFinder:
             # "Corresponding numbers in the control group were 4.7, 4.7, 4.8 and 4.9"
             if not pain_here and not (prev_had_scores and _CONTINUATION_SCAN.search(sent_lower)):
                 prev_had_scores = False
+                self._time_list = None
                 continue
             nums = free.between(s_start, s_end)
             if not nums:
                 prev_had_scores = False
+                self._time_list = None
                 continue
             found = self._sentence(text, lower, s_start, s_end, nums, numbers, blocked)
             found = [v for v in found if self._is_pain_value(
@@ -302,6 +337,8 @@ class ScoreFinder:
             if found:
                 self._assign_context(text, lower, s_start, s_end, found, timepoints, scales, doc_scales)
             prev_had_scores = bool(found)
+            if not found:
+                self._time_list = None
             out.extend(found)
         return out
 
@@ -326,6 +363,27 @@ class ScoreFinder:
                         return by_start[k]
             return n
 
+        # "graded in a range from 1.8 to 4.0 (mean: 3.2)": the value after its range
+        ranges = _RANGE_THEN_MEAN_RE.finditer(lower, s_start, s_end) if "rang" in lower[s_start:s_end] else ()
+        for m in ranges:
+            low, high, val = (number_at(m.start(g)) for g in ("a", "b", "v"))
+            if low is None or high is None or val is None or {low.start, high.start, val.start} & used:
+                continue
+            # "from –0.8 to 2.6": a dash right after "from" is a minus sign
+            a, b, x = (-abs(n.value) if m.group(g)[0] in "-–−" else n.value
+                       for n, g in ((low, "a"), (high, "b"), (val, "v")))
+            if not a <= x <= b:
+                continue
+            rid, conf = self._rule("range_then_mean")
+            v = ScoreValue(m.start(), val.end, x, val.start, val.end, spread="range",
+                           spread_values=(a, b), rule=rid, confidence=conf, label="range")
+            v.features["stat_hint"] = m.group("stat")
+            v.features["range_first"] = True  # its "from" is the range's, not a level's
+            nouns = list(self._change_noun_scan.finditer(lower, s_start, m.start()))
+            if nouns and _FREE_DIGIT_RE.search(lower, nouns[-1].end(), m.start()) is None:
+                v.features["change"] = True  # "the reduction in pain ranged from -0.8 to 2.6 (mean: 1.1)"
+            used.update({low.start, high.start, val.start})
+            out.append(v)
         for num in nums:
             if num.start in used or num.sci:
                 continue
@@ -511,8 +569,10 @@ class ScoreFinder:
             if m and w is not None and w.start == n.end + m.end() and not (n.percent or w.percent) \
                     and (m.group("conj").strip().lower() != "and" or self._list_context(lower, n, w, s_end)) \
                     and abs(n.value) <= 1000 and abs(w.value) <= 1000:
-                add(n, "comparison")
-                add(w, "comparison")
+                # "..., by 1.07 points in the sham group, and by 0.99 points in ...": changes
+                for x in (n, w):
+                    by = clause_change and _BY_BEFORE_RE.search(lower, max(s_start, x.start - 8), x.start)
+                    add(x, "comparison", **({"change": True} if by else {}))
                 continue
             # from V to W (and to X); "(7.3 to 5.7, P < 0.01)" after a change verb
             from_before = re.search(r"\bfrom\s+(?:an?\s+)?(?:(?:mean|median|average)\s+(?:(?:score|"
@@ -816,6 +876,13 @@ class ScoreFinder:
             m = _N_AFTER_RE.match(text, v.end)
             if m:
                 v.n = int(m.group("n"))
+        # "Among the 64 patients who completed follow-up, the mean VAS fell from ...", "Overall
+        # (n = 108), pain ...": the group behind the sentence's values (not an arm's values)
+        group = _sentence_group_size(text, lower, s_start, values[0].value_start)
+        if group is not None:
+            for v in values:
+                if v.n is None and v.arm is None and v.value_start > group[1]:
+                    v.n = group[0]
 
     def _stat(self, lower: str, s_start: int, v: ScoreValue) -> None:
         clause = self._clause(lower, s_start, v.value_start)
@@ -842,13 +909,14 @@ class ScoreFinder:
             s = clause_nt if s is clause else s
             found = list(rx.finditer(s))
             m = found[-1] if found else None
-            if m is None or re.search(r"\bno\s+(?:\w+\s+)?$", s[max(0, m.start() - 25):m.start()]):
-                return False  # "no mean differences were found": not a difference value
+            if m is None or re.search(r"\bno\s+(?:\w+\s+)?$", s[max(0, m.start() - 25):m.start()]) \
+                    or _NO_DIFFERENCE_RE.search(s, max(0, m.start() - 60), m.start()):
+                return False  # "no mean differences were found (between groups)": not a difference
             return _FREE_DIGIT_RE.search(s, m.end()) is None
 
         change = (bool(v.features.get("change")) or no_number_between(self._change_noun_scan, clause)
                   or _CHANGED_BY_RE.search(near) is not None)
-        if change:
+        if change and not v.features.get("range_first"):
             last_change = self._last(self._change_scan, clause)
             if re.search(r"\bfrom\b(?![\s-]+baseline)", clause[last_change:]) or \
                     re.search(r"\bto\s*$", near):
@@ -867,8 +935,11 @@ class ScoreFinder:
             summary = False  # "least squares mean [SEM]" of a summed score: a mean
         if summary or (v.unit == "%" and (change or diff)):
             v.stat = "other"
-        elif diff and not level:
+        elif diff and not level and _WITHIN_DIFFERENCE_RE.search(lower, s_start, v.value_start) is None:
             v.stat = "mean_difference"
+        elif diff and not level:
+            # "the difference between pre- and post-treatment pain scores was -3.7": a change
+            v.stat = "median_change" if is_median else "mean_change"
         elif (change and not level) or (v.value < 0 and not level):
             # a pain score cannot be negative: a negative value is a change from baseline
             v.stat = "median_change" if is_median else "mean_change"
@@ -880,50 +951,130 @@ class ScoreFinder:
 
     def _times(self, text: str, lower: str, s_start: int, s_end: int, values: list[ScoreValue],
                tps: list[TimeInfo]) -> None:
+        """Time point of each value, the first rule that applies winning (``time_rule``)."""
+        prev_list, self._time_list = self._time_list, None
         if not tps:
+            # "Corresponding numbers in the control group were 4.7, 4.7, 4.8 and 4.9": the time
+            # points of the previous sentence's list, in the same order
+            if prev_list and _CONTINUATION_SCAN.search(lower, s_start, s_end):
+                for r in _runs(text, values):
+                    if len(r) == len(prev_list):
+                        for v, (label, days) in zip(r, prev_list, strict=True):
+                            v.timepoint, v.days = label, days
+                            v.features["time_rule"] = "previous_list"
             return
-        # 1) "respectively" expansion against a list of time points of the same length
-        groups: dict[int, list[TimeInfo]] = {}
+        # 1) "respectively" expansion against a list of time points of the same length: one list
+        # ("at 6, 12, 18 and 24 hour") or single time points written as one ("at baseline, 1 week
+        # and 4 weeks", "before, immediately after, 30 minutes and one hour after the session")
+        groups: dict[int, list[tuple[str, float | None]]] = {}
         for t in tps:
             if t.group >= 0:
-                groups.setdefault(t.group, []).append(t)
+                groups.setdefault(t.group, []).append((t.text, t.days))
+        if _RESPECTIVELY_RE.search(lower, s_start, s_end):
+            for k, seq in enumerate(_time_sequences(lower, s_start, tps)):
+                groups[-1 - k] = seq
         runs = _runs(text, values)
         for items in groups.values():
             k = len(items)
             matched = [r for r in runs if len(r) == k]
             if matched:
                 for r in matched:
-                    for v, t in zip(r, items, strict=True):
+                    for v, (label, days) in zip(r, items, strict=True):
+                        v.timepoint, v.days = label, days
+                        v.features["time_rule"] = "list"
+                self._time_list = items
+        singles = [t for t in tps if t.group < 0]
+        own = [t for t in singles if not _reference_baseline(lower, s_start, t)]
+        if len(own) >= 2 and _RESPECTIVELY_RE.search(lower, s_start, s_end):
+            # "... by 1.74 points at 12 weeks and 2.22 points at 24 weeks with A and by 1.49 and
+            # 1.81 points, respectively, with placebo": the sentence's time points in order
+            for r in runs:
+                if len(r) == len(own) and own[-1].end <= r[0].value_start \
+                        and not any(v.features.get("time_rule") for v in r) \
+                        and _RESPECTIVELY_RE.search(lower, r[-1].end, min(s_end, r[-1].end + 40)):
+                    for v, t in zip(r, own, strict=True):
                         v.timepoint, v.days = t.text, t.days
                         v.features["time_rule"] = "list"
-        # 2) a time point right after the value ("4.1 ± 2.4 at 24 h") or before it ("at 4 weeks, 3.2")
+        # 2) a time point right after the value ("4.1 ± 2.4 at 24 h", "4.1 ± 2.4 (range 0-9;
+        # p < 0.001) at 24h", "4.4 ± 2.7 four weeks after the procedure", "7.6 ± 1.3 before")
         for i, v in enumerate(values):
             if v.features.get("time_rule"):
                 continue
             nxt_start = values[i + 1].value_start if i + 1 < len(values) else s_end
-            after = [t for t in tps if v.end <= t.start < nxt_start and t.group < 0
-                     and t.start - v.end <= 60 and ";" not in text[v.end:t.start]
-                     and not _CLAUSE_END_RE.search(text, v.end, t.start)]
-            if after and re.search(r"\b(?:at|after|on|by|in|during|within|over|post\w*)\s+(?:the\s+)?\S*\s*$",
-                                   lower[max(s_start, after[0].start - 25):after[0].start] + " ") is not None:
-                t = after[0]
-                v.timepoint, v.days = t.text, t.days
+            found = self._time_after(text, lower, s_start, v, nxt_start, singles)
+            if found is not None:
+                v.timepoint, v.days = found
                 v.features["time_rule"] = "after"
                 continue
             if v.features.get("from_value"):
                 v.timepoint, v.days = "baseline", 0.0
                 v.features["time_rule"] = "from"
-                continue
-        # 3) the sentence's only (non-list) time point (a change is never "at baseline")
-        singles = [t for t in tps if t.group < 0]
-        if len(singles) == 1 and not groups:
-            t = singles[0]
+        # 3) values compared or listed together share the time point written after the last one
+        # ("3.5 ± 1.2 vs 4.1 ± 1.3 at 48 h")
+        for grp in _stat_groups(text, values):
+            last = grp[-1]
+            if len(grp) > 1 and last.features.get("time_rule") == "after":
+                for v in grp[:-1]:
+                    if not v.features.get("time_rule"):
+                        v.timepoint, v.days = last.timepoint, last.days
+                        v.features["time_rule"] = "after_group"
+        # 4) values in brackets right after their time point ("at 30 min (49.5 vs 36.6, p = 0.01)")
+        for v in values:
+            if not v.features.get("time_rule"):
+                opener = _time_before_bracket(text, lower, s_start, v, singles)
+                if opener is not None:
+                    v.timepoint, v.days = opener.text, opener.days
+                    v.features["time_rule"] = "before_bracket"
+        # 5) the time point that opens the sentence ("At 12 weeks, ...", "From baseline to 6 weeks,
+        # ..."), else the sentence's only time point (a "from baseline" of a change is not one)
+        lead = _leading_time(text, lower, s_start, singles)
+        default = lead if lead is not None else (own[0] if len(own) == 1 and not groups else None)
+        if default is not None:
             for v in values:
-                if t.days == 0 and v.stat in ("mean_change", "median_change", "mean_difference", "other"):
+                if default.days == 0 and v.stat in _NOT_AT_BASELINE:
                     continue
                 if not v.features.get("time_rule"):
-                    v.timepoint, v.days = t.text, t.days
-                    v.features["time_rule"] = "sentence"
+                    v.timepoint, v.days = default.text, default.days
+                    v.features["time_rule"] = "lead" if default is lead else "sentence"
+        # 6) else the nearest time point before the value with its preposition, when nothing but
+        # words, brackets and other values lies between ("at 24 hours, reported as median, was 20")
+        if len(singles) > 1:
+            for v in values:
+                if v.features.get("time_rule"):
+                    continue
+                near = _time_just_before(text, lower, s_start, v, singles)
+                if near is not None and not (near.days == 0 and v.stat in _NOT_AT_BASELINE):
+                    v.timepoint, v.days = near.text, near.days
+                    v.features["time_rule"] = "before"
+
+    def _time_after(self, text: str, lower: str, s_start: int, v: ScoreValue, nxt_start: int,
+                    singles: list[TimeInfo]) -> tuple[str, float | None] | None:
+        """The time point written right after the value (see ``_times``), or None."""
+        pos = _after_brackets(text, v.end, nxt_start)
+        bare = _BEFORE_WORD_RE.match(lower, pos)
+        if bare is not None and not any(t.start == pos + bare.start(1) for t in singles):
+            return bare.group(1), 0.0  # "7.6 ± 1.3 before and 4.4 ± 2.7 after"
+        for t in singles:
+            if t.start < v.end or t.start >= nxt_start:
+                continue
+            if v.stat in _NOT_AT_BASELINE and _reference_baseline(lower, s_start, t):
+                continue  # "improved by 55.8 % over baseline": the reference of the change
+            if t.start >= pos:
+                gap_start = pos
+            elif t.start > v.end and lower[v.end:t.start].strip(" \t([") == "":
+                gap_start = t.start  # "3.1 ± 1.2 (at 24 h)"
+            else:
+                gap_start = v.end
+            gap = text[gap_start:t.start]
+            if t.start - gap_start > 60 or ";" in gap or _CLAUSE_END_RE.search(gap):
+                return None
+            head = lower[max(s_start, t.start - 25):t.start] + " "
+            if _PREP_BEFORE_TIME_RE.search(head) is not None:
+                return t.text, t.days
+            if gap.strip(" \t,") == "" and (t.kind == "baseline" or _POSTPOSED_RE.match(lower, t.end)):
+                return t.text, t.days  # "4.4 ± 2.7 four weeks after", "7.2 ± 1.5 before treatment"
+            return None
+        return None
 
     def _arms(self, text: str, lower: str, s_start: int, s_end: int, values: list[ScoreValue]) -> None:
         # "in groups 1 and 2, respectively" / "in the X and Y groups, respectively"
@@ -968,6 +1119,160 @@ def _runs(text: str, values: list[ScoreValue]) -> list[list[ScoreValue]]:
                 continue
         runs.append([v])
     return runs
+
+
+# statistics that are never "at baseline" (a change, a difference, a percent change)
+_NOT_AT_BASELINE = frozenset({"mean_change", "median_change", "mean_difference", "other"})
+_PREP_BEFORE_TIME_RE = re.compile(r"\b(?:at|after|on|by|in|during|within|over|post\w*)\s+(?:the\s+)?\S*\s*$")
+# a time word after its number: "four weeks after (the procedure)", "24 h later"
+_POSTPOSED_RE = re.compile(r"\s*(?:after|later|post\w*|following)\b")
+# "before" right after a value, standing alone ("7.6 ± 1.3 before and 4.4 ± 2.7 after")
+_BEFORE_WORD_RE = re.compile(r"[ \t]*,?[ \t]*(before|pre-?treatment|pre-?operatively|pre-?procedure)"
+                             r"(?=[ \t]*(?:and\b|or\b|vs\b|versus\b|to\b|,|;|\(|\)|\.|$))")
+_SEQUENCE_GAP_RE = re.compile(r"\s*(?:,|and|or|&|,\s*and)\s*(?:(?:at|after|on|in|by)\s+)?(?:the\s+)?")
+# words that are items of a list of time points although no time point on their own, followed by
+# the list's separator
+_SEQUENCE_HEAD_RE = re.compile(r"\b(?P<word>(?P<pre>before|pre-?treatment|pre-?operatively|"
+                               r"pre-?intervention)|immediately\s+after|right\s+after|post-?treatment|post-?operatively)"
+                               r"\s*(?:,|and|,\s*and)\s*$")
+_LEAD_RE = re.compile(r"(?:[A-Z][A-Za-z ]{2,30}:\s*|[A-Z]{3,}\s+)?(?:at|after|by|on|in|during|within|"
+                      r"over|from\s+baseline\s+(?:to|until|through)|between\s+baseline\s+and)\s+"
+                      r"(?:the\s+)?(?:end\s+of\s+(?:the\s+)?)?$", re.IGNORECASE)
+_LEAD_AFTER_RE = re.compile(r"(?:\s+(?:of\s+)?(?:follow-?\s?up|post-?\w+|after\s+(?:the\s+)?\w+|"
+                            r"of\s+(?:the\s+)?\w+))?\s*,")
+_LIST_JOIN_BEFORE_RE = re.compile(r"(?:[,;)\]]|\band)\s*$")
+_REFERENCE_BEFORE_RE = re.compile(r"\b(?:from|between|over|vs\.?|versus|than|relative\s+to|"
+                                  r"compared\s+(?:with|to))\s+(?:the\s+)?$")
+
+
+def _sentence_group_size(text: str, lower: str, s_start: int, first_value: int) -> tuple[int, int] | None:
+    """The size of the group the sentence is about and where that statement ends, when it is
+    stated once before the sentence's first value (see ``_GROUP_SIZE_RE``)."""
+    head = text[s_start:first_value]
+    found = list(_GROUP_SIZE_RE.finditer(head))
+    if len(found) != 1:
+        return None
+    m = found[0]
+    if re.search(r"\brespectively\b|\bgroups?\b|\barms?\b", head[m.end():].lower()):
+        return None  # sizes of several groups follow
+    return int(m.group("n") or m.group("n2")), s_start + m.end()
+
+
+def _after_brackets(text: str, pos: int, end: int) -> int:
+    """The position after the bracketed groups that start at ``pos`` ("(range, 0-9; p < 0.001)")."""
+    while True:
+        i = pos
+        while i < end and text[i] in " \t\u00a0":
+            i += 1
+        if i >= end or text[i] not in "([":
+            return pos
+        depth = 0
+        for j in range(i, min(end, i + 150)):
+            c = text[j]
+            if c in "([":
+                depth += 1
+            elif c in ")]":
+                depth -= 1
+                if depth == 0:
+                    pos = j + 1
+                    break
+        else:
+            return pos
+
+
+def _time_sequences(lower: str, s_start: int, tps: list[TimeInfo]) -> list[list[tuple[str, float | None]]]:
+    """Single time points written as one list ("at baseline, 1 week and 4 weeks"), with list words
+    before them that are no time point alone ("before, immediately after, 30 minutes and one hour
+    after the session": before = baseline, "immediately after" = days unknown)."""
+    seqs: list[list[TimeInfo]] = []
+    for t in tps:
+        if t.group >= 0:
+            continue
+        if seqs and _SEQUENCE_GAP_RE.fullmatch(lower, seqs[-1][-1].end, t.start):
+            seqs[-1].append(t)
+        else:
+            seqs.append([t])
+    out: list[list[tuple[str, float | None]]] = []
+    for seq in seqs:
+        items: list[tuple[str, float | None]] = [(x.text, x.days) for x in seq]
+        pos = seq[0].start
+        while True:
+            m = _SEQUENCE_HEAD_RE.search(lower, max(s_start, pos - 40), pos)
+            if m is None:
+                break
+            items.insert(0, (m.group("word"), 0.0 if m.group("pre") else None))
+            pos = m.start("word")
+        if len(items) >= 2:
+            out.append(items)
+    return out
+
+
+def _time_before_bracket(text: str, lower: str, s_start: int, v: ScoreValue,
+                         singles: list[TimeInfo]) -> TimeInfo | None:
+    """The time point right before the bracket the value sits in ("at 30 minutes postoperatively
+    (median score 2 compared with 4, P = .002)", ", 30 minutes (0 vs 1; P = .01)")."""
+    depth = 0
+    bracket = -1
+    for i in range(v.value_start - 1, max(s_start, v.value_start - 120) - 1, -1):
+        c = text[i]
+        if c in ")]":
+            depth += 1
+        elif c in "([":
+            if depth == 0:
+                bracket = i
+                break
+            depth -= 1
+    if bracket < 0:
+        return None
+    before = [t for t in singles if t.end <= bracket and bracket - t.end <= 30]
+    if not before:
+        return None
+    t = before[-1]
+    gap = lower[t.end:bracket]
+    if _FREE_DIGIT_RE.search(gap) or re.search(r"[;()\[\]]|\b(?:and|or|vs|versus|than|with)\b", gap):
+        return None
+    head = lower[max(s_start, t.start - 25):t.start] + " "
+    if _PREP_BEFORE_TIME_RE.search(head) or \
+            _LIST_JOIN_BEFORE_RE.search(lower, max(s_start, t.start - 8), t.start):
+        return t  # "at 10 min (0 vs 1), 30 min (0 vs 2)": the later items have no preposition
+    return None
+
+
+def _leading_time(text: str, lower: str, s_start: int, singles: list[TimeInfo]) -> TimeInfo | None:
+    """The time point that opens the sentence: "At 12 weeks, ...", "RESULTS: At day 15, ...",
+    "From baseline to 6 weeks, ..."."""
+    for t in singles:
+        if t.start - s_start > 60:
+            return None
+        if t.days == 0 and lower.startswith("baseline", t.start) and \
+                re.search(r"\bfrom\s+$", lower[max(s_start, t.start - 6):t.start]):
+            continue  # "From baseline to 6 weeks": the time point is the second one
+        if _LEAD_RE.fullmatch(text, s_start, t.start) and _LEAD_AFTER_RE.match(lower, t.end):
+            return t
+        return None
+    return None
+
+
+def _reference_baseline(lower: str, s_start: int, t: TimeInfo) -> bool:
+    """ "(change) from baseline", "compared with baseline": the reference of a change, not the
+    time point of a value."""
+    return t.days == 0 and _REFERENCE_BEFORE_RE.search(lower, max(s_start, t.start - 25), t.start) is not None
+
+
+def _time_just_before(text: str, lower: str, s_start: int, v: ScoreValue,
+                      singles: list[TimeInfo]) -> TimeInfo | None:
+    """The last time point before the value, with its preposition ("The BPI score at 24 hours,
+    reported as median [quartiles], was 20 [7, 36]"), not past a semicolon."""
+    before = [t for t in singles if t.end <= v.value_start]
+    if not before:
+        return None
+    t = before[-1]
+    if v.value_start - t.end > 120 or ";" in text[t.end:v.value_start]:
+        return None
+    if t.days == 0 and _reference_baseline(lower, s_start, t):
+        return None
+    head = lower[max(s_start, t.start - 25):t.start] + " "
+    return t if _PREP_BEFORE_TIME_RE.search(head) else None
 
 
 def _stat_groups(text: str, values: list[ScoreValue]) -> list[list[ScoreValue]]:

@@ -101,14 +101,17 @@ def test_evaluate_prints_the_table(tmp_path: Path, capsys: pytest.CaptureFixture
     lines = {line.split()[0]: line.split() for line in out.splitlines()[3:]}
     assert lines["p_values"][1:4] == ["1.000", "1.000", "1.000"]
     assert lines["scores"][2] == "1.000" and lines["scores"][1] == "0.500"  # 1 of 2 predicted is gold
+    assert "days accuracy (matched scores, gold not null): 1.000 (1/1)" in out
     code, out, _ = run_cli(["evaluate", str(gold), str(pred), "--json"], capsys)
     assert json.loads(out)["sample_size_accuracy"] == 1.0
+    assert json.loads(out)["diagnostics"]["days"] == {"correct": 1, "total": 1, "accuracy": 1.0}
 
 
 @pytest.mark.shared
 def test_evaluate_agrees_with_the_painbench_scorer(shared: Path, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    """Our scoring reimplementation gives the same numbers as ../shared/painbench/score.py."""
+    """Our scoring reimplementation gives the same numbers as ../shared/painbench/score.py (which has
+    no "diagnostics")."""
     pred = tmp_path / "pred.jsonl"
     code, _, err = run_cli(["extract", str(shared / "painbench" / "pool.jsonl"), "--out", str(pred),
                             "--no-progress"], capsys)
@@ -117,7 +120,9 @@ def test_evaluate_agrees_with_the_painbench_scorer(shared: Path, tmp_path: Path,
     code, ours, _ = run_cli(["evaluate", str(gold), str(pred), "--json"], capsys)
     theirs = subprocess.run([sys.executable, str(shared / "painbench" / "score.py"), str(gold), str(pred),
                              "--json"], capture_output=True, text=True, check=True).stdout
-    assert json.loads(ours) == json.loads(theirs)
+    ours_result = json.loads(ours)
+    assert set(ours_result.pop("diagnostics")) == {"days", "n"}
+    assert ours_result == json.loads(theirs)
 
 
 def test_extract_reads_pubmed_xml_and_fills_the_store(tmp_path: Path) -> None:

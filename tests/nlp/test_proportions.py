@@ -18,6 +18,9 @@ def props(values: Values, text: str) -> list[tuple[Any, Any, Any]]:
     ("Rescue analgesia was required in 12 of 30 patients in the placebo group.", [(12, 30, None)]),
     ("More patients were pain-free with the block (44% vs 17%).", [(None, None, 44), (None, None, 17)]),
     ("Sixty percent of patients reported moderate or severe pain at 24 hours.", [(None, None, 60)]),
+    # a share written as a fraction: the percent (guideline), not the CI bounds
+    ("At 8 weeks, the pooled proportion of patients reporting pain relief was 0.74 (95% CI: 0.66 to "
+     "0.81; p < 0.001).", [(None, None, 74)]),
 ])
 def test_responder_proportions(values: Values, text: str, expected: list[tuple[Any, Any, Any]]) -> None:
     assert props(values, text) == expected
@@ -28,6 +31,7 @@ def test_responder_proportions(values: Values, text: str, expected: list[tuple[A
     "Wound infection occurred in 5 of 40 patients (12.5%).",     # not a pain outcome
     "We used 0.5% bupivacaine for the pain block.",              # a concentration
     "Pain relief was better (95% CI 1.2 to 3.4).",               # a confidence level
+    "Remission was defined by the presence of ≥4 of 6 criteria (pain score ≤15, no tender joint).",
 ])
 def test_not_proportions(values: Values, text: str) -> None:
     assert props(values, text) == []
