@@ -398,6 +398,7 @@ ROW_COLUMNS: tuple[str, ...] = (
     "id", "kind", "n", "arm", "scale", "timepoint", "days", "stat", "value", "spread",
     "spread_values", "what", "events", "total", "percent", "p_op", "p",
     *Provenance.FIELDS,
+    "design",  # the record's ``meta["design"]`` on each of its rows ("review" or empty)
 )
 
 
@@ -553,7 +554,12 @@ class ExtractionRecord:
         A record with no values still gets one row (``kind`` empty) so no abstract disappears.
         """
         rows = [v.to_row(self.id) for v in self.values()]
-        return rows or [{**dict.fromkeys(ROW_COLUMNS), "id": self.id}]
+        rows = rows or [{**dict.fromkeys(ROW_COLUMNS), "id": self.id}]
+        design = self.meta.get("design")
+        if design:
+            for row in rows:
+                row["design"] = design
+        return rows
 
     def check_offsets(self, text: str) -> None:
         """Raise ``ValueError`` if any value's evidence is not ``text[start:end]``."""
@@ -564,10 +570,15 @@ class ExtractionRecord:
 def records_from_rows(rows: Sequence[Mapping[str, Any]]) -> list[ExtractionRecord]:
     """Group table rows (CSV / Parquet, one per value) back into records, keeping first-seen order."""
     grouped: dict[str, list[Value]] = {}
+    designs: dict[str, str] = {}
     for row in rows:
         rid = str(row["id"])
         bucket = grouped.setdefault(rid, [])
+        design = row.get("design")
+        if not _missing(design):
+            designs[rid] = str(design)
         if _missing(row.get("kind")):  # a record with no values is written as an id-only row
             continue
         bucket.append(value_from_row(row))
-    return [ExtractionRecord.from_values(rid, vals) for rid, vals in grouped.items()]
+    return [ExtractionRecord.from_values(rid, vals, meta={"design": designs[rid]} if rid in designs else None)
+            for rid, vals in grouped.items()]

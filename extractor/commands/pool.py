@@ -113,6 +113,14 @@ def register(app: typer.Typer) -> None:
                 help="Use metafor's default iteration settings instead of solving exactly.",
             ),
         ] = False,
+        include_reviews: Annotated[
+            bool,
+            typer.Option(
+                "--include-reviews",
+                help="Also pool records the NLP stage marked as systematic reviews / meta-analyses "
+                "(skipped by default: their values pool other studies).",
+            ),
+        ] = False,
         out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("pool-output"),
         no_plots: Annotated[
             bool, typer.Option("--no-plots", help="Skip the forest and funnel plots.")
@@ -145,6 +153,7 @@ def register(app: typer.Typer) -> None:
             window=window,
             median_method=median_method,
             control="metafor" if metafor_defaults else None,
+            include_reviews=include_reviews,
         )
         paths = write_outputs(run, out, formats=() if no_plots else ("png", "svg"))
         _print_run(run)

@@ -867,6 +867,7 @@ def pool_extractions(
     window: float = 0.10,
     median_method: str = "luo",
     control: Control | str | None = None,
+    include_reviews: bool = False,
 ) -> PoolRun:
     """Pick comparable values from extraction records and pool them (see the module docstring).
 
@@ -874,7 +875,9 @@ def pool_extractions(
     ``subgroup`` is ``None``, ``"scale"`` or ``"timepoint"``. ``arm``/``control_arm``/
     ``treatment_arm``/``what`` are case-insensitive regular expressions. Returns a
     :class:`PoolRun`; when fewer than two studies remain, ``run.result`` is ``None`` and
-    ``run.error`` says why (with everything skipped listed).
+    ``run.error`` says why (with everything skipped listed). Records of systematic reviews and
+    meta-analyses (``meta["design"] == "review"``, set by the NLP stage) are skipped: their values
+    pool other studies, which would count those twice; ``include_reviews=True`` keeps them.
     """
     m = measure.upper() if measure.upper() in POOLABLE else measure
     if m not in POOLABLE:
@@ -922,6 +925,10 @@ def pool_extractions(
             )
             continue
         seen.add(rec.id)
+        if rec.meta.get("design") == "review" and not include_reviews:
+            why = "its values pool other studies (include_reviews / --include-reviews keeps it)"
+            skipped.append(Skipped(rec.id, "review or meta-analysis", why))
+            continue
         wanted: list[tuple[str, float | None]] = list(targets) if targets else [("any time point", None)]
         for lab, days in wanted:
             if m in PRE_POST:

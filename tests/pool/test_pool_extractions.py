@@ -350,3 +350,17 @@ def test_too_few_studies_is_reported_not_raised(tmp_path: Path) -> None:
     assert run.result is None and run.error and "need at least 2" in run.error
     paths = write_outputs(run, tmp_path)
     assert "forest.png" not in paths and json.loads(paths["json"].read_text())["error"] == run.error
+
+
+def test_reviews_are_skipped_unless_asked_for() -> None:
+    review = ExtractionRecord.from_values(
+        "R1", [sc("unspecified", "4 weeks", 28, -2.9, "ci95", (-3.8, -2.0), n=288, stat="mean_change")],
+        meta={"design": "review"},
+    )
+    records = [*prepost_records(), review]
+    run = pool_extractions(records, measure="SMCC", timepoint="4w")
+    assert "R1" not in {s.study for s in run.studies}
+    skip = next(s for s in run.skipped if s.study == "R1")
+    assert skip.reason == "review or meta-analysis" and "include_reviews" in skip.detail
+    kept = pool_extractions(records, measure="SMCC", timepoint="4w", include_reviews=True, scale="NRS")
+    assert not any(s.study == "R1" and s.reason == "review or meta-analysis" for s in kept.skipped)

@@ -85,6 +85,19 @@ def test_writer_round_trips_every_format(tmp_path: Path, suffix: str) -> None:
     assert back[1].to_dict() == empty.to_dict()
 
 
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_design_survives_every_format(tmp_path: Path, suffix: str) -> None:
+    review = ExtractionRecord.from_values("r1", list(make_record().values()), meta={"design": "review"})
+    bare = ExtractionRecord(id="r2", meta={"design": "review"})
+    path = tmp_path / f"out{suffix}"
+    with RecordWriter(path) as w:
+        w.write(review)
+        w.write(bare)
+        w.write(make_record())
+    back = [r for r in read_records(path) if not isinstance(r, Problem)]
+    assert [r.meta.get("design") for r in back] == ["review", "review", None]
+
+
 def test_read_jsonl_reports_bad_lines_and_goes_on(tmp_path: Path) -> None:
     p = tmp_path / "in.jsonl"
     p.write_bytes(b'{"id": "a", "text": "x"}\n{not json\n\xff\xfe\n[1]\n\n{"id": "b", "text": "y"}\n')
