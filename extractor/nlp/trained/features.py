@@ -68,16 +68,19 @@ def rule_prior(candidate: Mapping[str, Any]) -> float:
 
 
 def sample_size_features(text: str, candidates: Sequence[Mapping[str, Any]],
-                         arm_sizes: Sequence[Mapping[str, Any]] = ()) -> tuple[list[Features], Features]:
+                         arm_sizes: Sequence[Mapping[str, Any]] = (), *,
+                         lower: str | None = None) -> tuple[list[Features], Features]:
     """Feature dicts of the ``sample_size`` candidates of one document, and of *no headline*.
 
     ``candidates`` are the ``kind == "sample_size"`` dicts of ``doc._.candidates`` (in text
-    order); ``arm_sizes`` the ``kind == "arm_size"`` ones.
+    order); ``arm_sizes`` the ``kind == "arm_size"`` ones; ``lower`` is ``text.lower()`` when the
+    caller has it already.
     """
     null = null_features(candidates, arm_sizes)
     if not candidates:
         return [], null
-    lower = text.lower()
+    if lower is None:
+        lower = text.lower()
     priors = [rule_prior(c) for c in candidates]
     best = max(priors)
     order = sorted(range(len(candidates)), key=lambda i: (-priors[i], int(candidates[i]["start"])))

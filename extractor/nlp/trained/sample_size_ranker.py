@@ -45,6 +45,7 @@ from thinc.api import Linear, Model, Optimizer, zero_init
 from thinc.types import Floats1d, Floats2d
 
 from extractor.nlp import extensions  # noqa: F401  (registers the Doc extensions)
+from extractor.nlp.context import doc_lower, doc_text
 from extractor.nlp.trained.features import (
     NULL_PREFIX,
     Features,
@@ -147,7 +148,9 @@ class SampleSizeRanker(TrainablePipe):
 
     def _doc_rows(self, doc: Doc) -> tuple[list[Features], list[dict[str, Any]]]:
         sample, arms = doc_candidates(doc)
-        feats, null = sample_size_features(doc.text, sample, arms)
+        # the text (and its lower case) cached by the rule components: ``Doc.text`` joins every
+        # token in Python, which cost as much as the rest of this component
+        feats, null = sample_size_features(doc_text(doc), sample, arms, lower=doc_lower(doc))
         return [*feats, null], sample
 
     def _matrix(self, rows: list[Features]) -> np.ndarray:
