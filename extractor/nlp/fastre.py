@@ -294,8 +294,8 @@ def _split(pattern: re.Pattern[str]) -> list[tuple[re.Pattern[str], str]] | None
         cls = _sre_compile.compile(sp(state, [a.first]), flags)
         if any(cls.fullmatch(c) for c in literal_chars):
             return None
-    if None in by_key:
-        return None  # an alternative that starts with a class: its part would scan as slowly
+    # the alternatives that start with a class share one part: it scans as slowly as the pattern,
+    # but tries only them (Scanner measures whether the split pays)
     parts: list[tuple[re.Pattern[str], str]] = []
     for key, group in by_key.items():
         wraps = group[0].wraps
