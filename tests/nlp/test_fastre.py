@@ -106,3 +106,28 @@ def test_literal_filter_never_hides_a_match(text: str) -> None:
     rx = re.compile(r"(?:signific\w*|(?:defined|set)\s*(?:as|at)?|α\s*=?)[^.;]{0,25}$", re.IGNORECASE)
     filt = LiteralFilter(rx)
     assert (filt.search(text) is None) == (rx.search(text) is None)
+
+
+# patterns with alternatives that start with a class next to ones that start with literal text:
+# the class alternatives form one part of their own
+CLASS_FIRST = [re.compile(p) for p in (
+    r"\(\s*[01]\s*-\s*10\)|(?:on\s+)?a\s+scale|\b\d+(?:\.\d+)?\s*/\s*10\b(?!\s*of)",
+    r"\b(?:x\d|\d+h|[ab]c|y)", r"(?P<n>\d+)\s*(?:mg|h)|(?P<w>one|two)\s*h",
+)]
+CLASS_WORDS = ["(", ")", "0", "1", "10", "٣", "/", " ", "of", "on", "a", "scale", "x", "h", "mg", "ac", "bc",
+               "y", "one", "two", ".", "5", "-", "_"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(CLASS_WORDS), max_size=50), st.integers(0, 40), st.integers(0, 200))
+def test_class_first_alternatives_split_exactly(words: list[str], pos: int, endpos: int) -> None:
+    from extractor.nlp.fastre import _split, finditer_merged
+
+    text = "".join(words)
+    for pattern in CLASS_FIRST:
+        split = _split(pattern)
+        assert split and any(prefix == "" for _, prefix in split)
+        parts = [p for p, _ in split]  # merged directly: Scanner uses the pattern on short texts
+        assert _result(finditer_merged(parts, text)) == _result(pattern.finditer(text))
+        found = _result(finditer_merged(parts, text, pos, endpos))
+        assert found == _result(pattern.finditer(text, pos, endpos))

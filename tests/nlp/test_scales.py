@@ -4,6 +4,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 Values = Callable[[str, str], list[dict[str, Any]]]
 
@@ -48,3 +50,20 @@ def test_every_mention_is_kept_with_offsets(values: Values) -> None:
     text = "Pain was rated on a visual analogue scale (VAS). The VAS fell by 2 points."
     mentions = values(text, "scale")
     assert [m["evidence"] for m in mentions] == ["visual analogue scale", "VAS", "VAS"]
+
+
+TRIGGER_PIECES = ["VAS", "VASP", "VAPS", "NRS", "N-PRS", "NPRS", "VNRS", "S", "P", "-", " ", "WBFPS", "FPS",
+                  "mOPS", "DOLOPLUS", "Doloplus", "x"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(TRIGGER_PIECES), max_size=25))
+def test_trigger_scan_finds_exactly_the_triggers_in_the_text(pieces: list[str]) -> None:
+    from extractor.nlp.components.scales import _TriggerScan
+
+    triggers = {"VAS", "VASP", "VAPS", "NRS", "NPRS", "N-PRS", "VNRS", "FPS", "WBFPS", "mOPS", "DOLOPLUS",
+                "Doloplus", "PS"}
+    text = "".join(pieces)
+    present: set[str] = set()
+    _TriggerScan(triggers).add_present(text, present)
+    assert present == {t for t in triggers if t in text}

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 import spacy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from spacy.language import Language
 from spacy.training import Example
 from thinc.api import Model
@@ -247,3 +249,21 @@ def _shipped() -> Language:
     if not _PIPE:
         _PIPE.append(load_pipeline())
     return _PIPE[0]
+
+
+DENOMINATOR_WORDS = ["of", " ", "the ", "1", "23", "/", " / ", "o", "f", "x", "\n", "é", "_", "٣", "of the",
+                     "3/", "prof", "of-"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(DENOMINATOR_WORDS), max_size=30))
+def test_denominator_parts_find_what_the_pattern_finds(words: list[str]) -> None:
+    """The denominator scan, split in two merged patterns, gives exactly the single pattern's
+    matches."""
+    from extractor.nlp.fastre import finditer_merged
+    from extractor.nlp.trained import features
+
+    text = "".join(words)
+    merged = [(m.span(), m.group(1)) for m in finditer_merged(features._DENOMINATOR_PARTS, text)]
+    single = [(m.span(), m.group(1) or m.group(2)) for m in features._DENOMINATOR.finditer(text)]
+    assert merged == single

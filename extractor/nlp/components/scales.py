@@ -52,6 +52,34 @@ def _trigger_order(triggers: set[str]) -> list[tuple[str, tuple[str, ...]]]:
     return [(t, tuple(u for u in ordered if len(u) < len(t) and u in t)) for t in ordered]
 
 
+class _TriggerScan:
+    """Which of some triggers occur in a text, from one regular-expression scan instead of one
+    substring search per trigger (for the exact-case acronyms: their upper-case first letters are
+    rare, so the engine skips most of the text; about 3x faster than 28 ``in`` checks).
+
+    The pattern tries the longest trigger first, so at every position where triggers start it
+    matches the longest of them, and every other trigger starting there is a prefix of it. Each
+    match adds the triggers contained in the matched one, and the next search starts one
+    character further: every trigger that occurs is found, and only those.
+    """
+
+    __slots__ = ("_search", "_contained")
+
+    def __init__(self, triggers: set[str]) -> None:
+        ordered = sorted(triggers, key=lambda t: (-len(t), t))
+        self._search = re.compile("|".join(map(re.escape, ordered))).search if ordered else None
+        self._contained = {t: frozenset(u for u in ordered if u in t) for t in ordered}
+
+    def add_present(self, text: str, present: set[str]) -> None:
+        search = self._search
+        if search is None:
+            return
+        pos = 0
+        while (m := search(text, pos)) is not None:
+            present |= self._contained[m.group()]
+            pos = m.start() + 1
+
+
 _COORDINATION_RE = re.compile(r"\s*(?:,\s*)?(?:and|or|&|/|,)\s*(?:the\s+)?")
 
 
@@ -78,7 +106,7 @@ class PainScaleMatcher(RuleComponent):
         any_context = [c for c in compiled if c[0].get("context", "pain") == "any"]
         self._rule_sets = {
             key: (rules_, _trigger_order({t for _, _, low, ts in rules_ if low for t in ts}),
-                  _trigger_order({t for _, _, low, ts in rules_ if not low for t in ts}))
+                  _TriggerScan({t for _, _, low, ts in rules_ if not low for t in ts}))
             for key, rules_ in (("all", compiled), ("any", any_context))
         }
 
@@ -91,11 +119,11 @@ class PainScaleMatcher(RuleComponent):
         taken: list[tuple[int, int]] = []
         # every distinct trigger is checked once per document
         present: set[str] = set()
-        for ordered, subject in ((lower_triggers, lower), (exact_triggers, text)):
-            for t, inner in ordered:
-                # a trigger containing another one cannot be there when that one is not
-                if (not inner or present.issuperset(inner)) and t in subject:
-                    present.add(t)
+        for t, inner in lower_triggers:
+            # a trigger containing another one cannot be there when that one is not
+            if (not inner or present.issuperset(inner)) and t in lower:
+                present.add(t)
+        exact_triggers.add_present(text, present)
         if not present:
             return []
         lazy: list[tuple[Rule, Scanner, bool, tuple[str, ...]]] = []

@@ -45,6 +45,7 @@ from thinc.api import Linear, Model, Optimizer, zero_init
 from thinc.types import Floats1d, Floats2d
 
 from extractor.nlp import extensions  # noqa: F401  (registers the Doc extensions)
+from extractor.nlp.context import doc_lower, doc_text
 from extractor.nlp.trained.features import (
     NULL_PREFIX,
     Features,
@@ -147,36 +148,46 @@ class SampleSizeRanker(TrainablePipe):
 
     def _doc_rows(self, doc: Doc) -> tuple[list[Features], list[dict[str, Any]]]:
         sample, arms = doc_candidates(doc)
-        feats, null = sample_size_features(doc.text, sample, arms)
+        # the text (and its lower case) cached by the rule components: ``Doc.text`` joins every
+        # token in Python, which cost as much as the rest of this component
+        feats, null = sample_size_features(doc_text(doc), sample, arms, lower=doc_lower(doc))
         return [*feats, null], sample
 
-    def _matrix(self, rows: list[Features]) -> np.ndarray:
-        """Standardised feature rows; candidate rows carry no ``null:*`` features and vice versa."""
+    def _matrix(self, rows: list[Features], null_rows: np.ndarray) -> np.ndarray:
+        """Standardised feature rows (``null_rows``: which rows are "no headline" options);
+        candidate rows carry no ``null:*`` features and vice versa."""
         X = np.zeros((len(rows), len(self._index)), dtype="float32")
+        index = self._index
         for r, feats in enumerate(rows):
             for key, val in feats.items():
-                j = self._index.get(key)
+                j = index.get(key)
                 if j is not None:
                     X[r, j] = val
         X = (X - self._mean) / self._scale
-        X[:-1, self._null_mask] = 0.0
-        X[-1, ~self._null_mask] = 0.0
+        X[np.ix_(~null_rows, self._null_mask)] = 0.0
+        X[np.ix_(null_rows, ~self._null_mask)] = 0.0
         return X
 
     def _batch(self, docs: Sequence[Doc]) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
-        """Feature rows of every option of every doc, their rule offsets, and each doc's rows."""
-        mats: list[np.ndarray] = []
+        """Feature rows of every option of every doc, their rule offsets, and each doc's rows.
+
+        One matrix for the whole batch (each doc's rows are its candidates, then its "no
+        headline" option): the same numbers as one matrix per doc, without the per-doc array
+        overhead."""
+        rows_all: list[Features] = []
+        null_rows: list[bool] = []
         offsets: list[float] = []
         bounds: list[tuple[int, int]] = []
         at = 0
         null_offset = float(self.cfg.get("null_offset", RULE_THRESHOLD))
         for doc in docs:
             rows, sample = self._doc_rows(doc)
-            mats.append(self._matrix(rows))
+            rows_all += rows
+            null_rows += [False] * (len(rows) - 1) + [True]
             offsets += [rule_prior(c) for c in sample] + [null_offset]
             bounds.append((at, at + len(rows)))
             at += len(rows)
-        X = np.concatenate(mats) if mats else np.zeros((0, len(self._index)), dtype="float32")
+        X = self._matrix(rows_all, np.asarray(null_rows, dtype=bool))
         return X, np.asarray(offsets, dtype="float64"), bounds
 
     # -- prediction -----------------------------------------------------------------------------
