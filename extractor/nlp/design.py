@@ -22,12 +22,14 @@ _TITLE_CUE = re.compile(
     r"|scoping\s+review|overview\s+of\s+(?:systematic\s+)?reviews|review\s+and\s+meta",
     re.IGNORECASE,
 )
-_SEARCH_CUE = re.compile(
-    r"\b(?:search(?:ed|es|ing)?|retriev(?:ed|al)|screen(?:ed|ing))\b[^.;]{0,160}?"
+# what follows a search verb (found by a literal scan of the lower-cased text, see below)
+_SEARCH_TAIL = re.compile(
+    r"(?:search(?:ed|es|ing)?|retriev(?:ed|al)|screen(?:ed|ing))\b[^.;]{0,160}?"
     r"\b(?:PubMed|MEDLINE|EMBASE|Cochrane|Web\s+of\s+Science|Scopus|CINAHL|PsycINFO|CNKI|Wanfang|"
     r"electronic\s+databases|bibliographic\s+databases|literature)\b",
     re.IGNORECASE,
 )
+_SEARCH_STEMS = ("search", "retriev", "screen")
 _INCLUDED_CUE = re.compile(
     r"\b(?:studies|trials|RCTs|articles|publications|reports)\b[^.;]{0,60}?"
     r"\b(?:were|was|met|fulfilled|being)?\s*(?:included|eligible|identified|pooled|retained|selected)\b"
@@ -37,12 +39,29 @@ _INCLUDED_CUE = re.compile(
 _TITLE_CHARS = 400
 
 
-def study_design(text: str) -> str | None:
-    """``"review"`` when ``text`` reads as a systematic review or meta-analysis, else ``None``."""
-    head = text[:_TITLE_CHARS]
-    cut = head.find("\n")
-    if cut > 0 and _TITLE_CUE.search(head, 0, cut):
+def study_design(text: str, lower: str | None = None) -> str | None:
+    """``"review"`` when ``text`` reads as a systematic review or meta-analysis, else ``None``.
+
+    ``lower`` is ``text.lower()`` when the caller has it already (same length as ``text``).
+    """
+    if lower is None or len(lower) != len(text):
+        lower = text.lower()
+        if len(lower) != len(text):  # e.g. "İ" lower-cases to two characters: keep offsets aligned
+            lower = "".join(low if len(low := ch.lower()) == 1 else ch for ch in text)
+    cut = lower.find("\n", 0, _TITLE_CHARS)
+    if cut > 0 and ("review" in lower[:cut] or "meta" in lower[:cut]) and _TITLE_CUE.search(text, 0, cut):
         return REVIEW
-    if _SEARCH_CUE.search(text) and _INCLUDED_CUE.search(text):
+    if _searches_literature(text, lower) and _INCLUDED_CUE.search(text):
         return REVIEW
     return None
+
+
+def _searches_literature(text: str, lower: str) -> bool:
+    # the regex is only tried where a search verb starts a word: most abstracts have none
+    for stem in _SEARCH_STEMS:
+        pos = lower.find(stem)
+        while pos >= 0:
+            if (pos == 0 or not text[pos - 1].isalnum()) and _SEARCH_TAIL.match(text, pos):
+                return True
+            pos = lower.find(stem, pos + 1)
+    return False

@@ -26,7 +26,7 @@ from extractor.nlp import (
     scorer,  # noqa: F401  (registers the scorers)
     tokenizer,  # noqa: F401  (registers the tokenizer)
 )
-from extractor.nlp.context import doc_text
+from extractor.nlp.context import doc_lower, doc_text
 from extractor.nlp.design import study_design
 from extractor.records import ExtractionRecord, Value, value_from_dict
 
@@ -101,7 +101,7 @@ def doc_to_record(doc: Doc, record_id: str, meta: dict[str, Any] | None = None) 
             sample_seen = True
         values.append(value_from_dict(str(kind), ext))
     meta = dict(meta or {})
-    design = study_design(doc_text(doc))
+    design = study_design(doc_text(doc), doc_lower(doc))
     if design is not None:
         meta["design"] = design
     return ExtractionRecord.from_values(record_id, values, meta=meta)

@@ -49,3 +49,10 @@ def test_the_record_carries_the_design() -> None:
     got = {rec.id: rec for rec in extract(nlp, [review, trial])}
     assert got["r"].meta.get("design") == "review" and "design" not in got["t"].meta
     assert {row["design"] for row in got["r"].to_rows()} == {"review"}
+
+
+def test_a_lower_case_text_of_another_length_is_not_trusted() -> None:
+    text = "İstanbul pain registry\nWe searched PubMed and Embase; 8 trials were included."
+    assert len(text.lower()) != len(text)
+    assert study_design(text, text.lower()) == "review"
+    assert study_design("İİİ a meta-analysis\nx", "i̇i̇i̇ a meta-analysis\nx") == "review"
