@@ -67,12 +67,21 @@ def doc_text(doc: Doc) -> str:
     return str(shared(doc)["text"])
 
 
+def aligned_lower(text: str) -> str:
+    """``text.lower()`` with every offset kept: a character whose lower case is longer ("İ")
+    stays as it is, so positions found in the result are positions in ``text``."""
+    lower = text.lower()
+    if len(lower) != len(text):
+        lower = "".join(low if len(low := ch.lower()) == 1 else ch for ch in text)
+    return lower
+
+
 def doc_lower(doc: Doc) -> str:
-    """The lower-cased text of ``doc``, computed once per doc."""
+    """The lower-cased text of ``doc`` (:func:`aligned_lower`), computed once per doc."""
     data = shared(doc)
     lower = data.get("lower")
     if lower is None:
-        lower = data["lower"] = str(data["text"]).lower()
+        lower = data["lower"] = aligned_lower(str(data["text"]))
     return str(lower)
 
 

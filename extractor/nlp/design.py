@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 
+from extractor.nlp.context import aligned_lower
+
 REVIEW = "review"
 
 _TITLE_CUE = re.compile(
@@ -45,9 +47,7 @@ def study_design(text: str, lower: str | None = None) -> str | None:
     ``lower`` is ``text.lower()`` when the caller has it already (same length as ``text``).
     """
     if lower is None or len(lower) != len(text):
-        lower = text.lower()
-        if len(lower) != len(text):  # e.g. "İ" lower-cases to two characters: keep offsets aligned
-            lower = "".join(low if len(low := ch.lower()) == 1 else ch for ch in text)
+        lower = aligned_lower(text)
     cut = lower.find("\n", 0, _TITLE_CHARS)
     if cut > 0 and ("review" in lower[:cut] or "meta" in lower[:cut]) and _TITLE_CUE.search(text, 0, cut):
         return REVIEW

@@ -56,3 +56,14 @@ def test_a_lower_case_text_of_another_length_is_not_trusted() -> None:
     assert len(text.lower()) != len(text)
     assert study_design(text, text.lower()) == "review"
     assert study_design("İİİ a meta-analysis\nx", "i̇i̇i̇ a meta-analysis\nx") == "review"
+
+
+def test_offsets_hold_after_characters_whose_lower_case_is_longer() -> None:
+    nlp = load_pipeline(rules_only=True)
+    text = ("İİİ İzmir pain clinic\nForty patients were treated. Pain on the visual analogue scale "
+            "(VAS) fell from 7.2 ± 1.1 at baseline to 3.4 ± 1.9 at 4 weeks (p < 0.001).")
+    rec = next(extract(nlp, [Abstract(id="i", title="", text=text)]))
+    assert rec.scales == ["VAS"]
+    for value in rec.values():
+        assert text[value.prov.start:value.prov.end] == value.prov.evidence
+    assert {m.prov.evidence for m in rec.scale_mentions} >= {"VAS"}
