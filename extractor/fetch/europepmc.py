@@ -24,7 +24,7 @@ from typing import IO, Any
 from lxml import etree
 
 from extractor.fetch.http import HttpClient, RetryPolicy
-from extractor.fetch.text import compose, split_html_headings, squash, strip_markup
+from extractor.fetch.text import composed_abstract, split_html_headings, squash, strip_markup
 from extractor.records import Abstract, Problem
 
 DEFAULT_BASE_URL = "https://www.ebi.ac.uk/europepmc/webservices/rest"
@@ -66,7 +66,6 @@ def epmc_record(rec: Mapping[str, Any], *, where: str = "", source: str = "europ
     title = strip_markup(str(rec.get("title") or ""))
     html = str(rec.get("abstractText") or "")
     parts = [(label, strip_markup(chunk)) for label, chunk in split_html_headings(html)]
-    text, sections, has_abstract = compose(title, parts)
     authors = [
         squash(str(a.get("fullName") or ""))
         for a in _list(_get(rec, "authorList", "author"))
@@ -93,15 +92,7 @@ def epmc_record(rec: Mapping[str, Any], *, where: str = "", source: str = "europ
     }
     if where:
         metadata["file"] = where
-    return Abstract(
-        id=rid,
-        text=text,
-        title=text.split("\n", 1)[0],
-        sections=sections,
-        source=source,
-        metadata=metadata,
-        has_abstract=has_abstract,
-    )
+    return composed_abstract(rid, title, parts, source=source, metadata=metadata)
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from lxml import etree
 
-from extractor.fetch.text import compose, decode_entities, squash
+from extractor.fetch.text import composed_abstract, decode_entities, squash
 from extractor.records import Abstract, Deletion, Problem
 
 RECORD_TAGS = ("PubmedArticle", "PubmedBookArticle", "DeleteCitation", "MedlineCitation")
@@ -118,7 +118,6 @@ def _citation_record(
     holder = article if article is not None else citation
     title = _text(holder, "ArticleTitle") or _text(holder, "VernacularTitle")
     parts, abstract_source = _abstract_parts(holder, citation)
-    text, sections, has_abstract = compose(title, parts)
     ids = _article_ids(pubmed_data)
     doi = ""
     if article is not None:
@@ -145,15 +144,7 @@ def _citation_record(
     }
     if abstract_source == "OtherAbstract":
         metadata["abstract_from"] = "OtherAbstract"
-    return Abstract(
-        id=pmid,
-        text=text,
-        title=text.split("\n", 1)[0],
-        sections=sections,
-        source=source,
-        metadata=metadata,
-        has_abstract=has_abstract,
-    )
+    return composed_abstract(pmid, title, parts, source=source, metadata=metadata)
 
 
 def _book_record(
@@ -165,7 +156,6 @@ def _book_record(
         return Problem(f"{where}:{line}" if line else where, "book record has no PMID; skipped")
     title = _text(book_doc, "ArticleTitle") or _text(book_doc, "Book/BookTitle")
     parts, _ = _abstract_parts(book_doc, book_doc)
-    text, sections, has_abstract = compose(title, parts)
     ids = _article_ids(pubmed_data)
     authors = _authors(book_doc) or _authors(book_doc.find("Book"))
     metadata: dict[str, Any] = {
@@ -182,15 +172,7 @@ def _book_record(
         "file": where,
         "line": line,
     }
-    return Abstract(
-        id=pmid,
-        text=text,
-        title=text.split("\n", 1)[0],
-        sections=sections,
-        source=source,
-        metadata=metadata,
-        has_abstract=has_abstract,
-    )
+    return composed_abstract(pmid, title, parts, source=source, metadata=metadata)
 
 
 def _clear(elem: Any) -> None:

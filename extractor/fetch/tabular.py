@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
 
 from extractor.fetch.tagged import iter_lines
-from extractor.fetch.text import body_parts_from_plain, compose
+from extractor.fetch.text import body_parts_from_plain, composed_abstract
 from extractor.records import Abstract, Deletion, Problem
 
 _META_COLUMNS = ("pmid", "doi", "journal", "year", "language", "authors")
@@ -108,16 +108,7 @@ def row_record(
         )
     title = str(row.get(title_key) or "") if title_key else ""
     abstract = str(row.get(abstract_key) or "") if abstract_key else ""
-    text, sections, has_abstract = compose(title, body_parts_from_plain(abstract))
-    return Abstract(
-        id=rid,
-        text=text,
-        title=text.split("\n", 1)[0],
-        sections=sections,
-        source=source,
-        metadata=metadata,
-        has_abstract=has_abstract,
-    )
+    return composed_abstract(rid, title, body_parts_from_plain(abstract), source=source, metadata=metadata)
 
 
 def iter_csv(

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from extractor.fetch.text import body_parts_from_plain, compose, squash, strip_markup
+from extractor.fetch.text import body_parts_from_plain, composed_abstract, squash, strip_markup
 from extractor.records import Abstract, Problem, Section
 
 _RIS_TAG = re.compile(r"^([A-Z][A-Z0-9])  -(?: (.*)|\s*)$")
@@ -91,7 +91,6 @@ def ris_record(fields: dict[str, list[str]], *, where: str, line: int, number: i
     """One RIS record (tag → values, continuation lines already joined) as an :class:`Abstract`."""
     title = strip_markup(_first(fields, "TI", "T1", "CT", "BT"))
     abstract = strip_markup(" ".join(v for v in fields.get("AB", ()) or fields.get("N2", ()) if v.strip()))
-    text, sections, has_abstract = compose(title, body_parts_from_plain(abstract))
     pmid = _ris_pmid(fields)
     doi = _clean_doi(_first(fields, "DO")) or next(
         (d for v in fields.get("UR", []) + fields.get("L2", []) if "doi.org/" in v and (d := _clean_doi(v))),
@@ -113,15 +112,7 @@ def ris_record(fields: dict[str, list[str]], *, where: str, line: int, number: i
         "file": where,
         "line": line,
     }
-    return Abstract(
-        id=rid,
-        text=text,
-        title=text.split("\n", 1)[0],
-        sections=sections,
-        source="ris",
-        metadata=metadata,
-        has_abstract=has_abstract,
-    )
+    return composed_abstract(rid, title, body_parts_from_plain(abstract), source="ris", metadata=metadata)
 
 
 def iter_ris(
@@ -188,7 +179,6 @@ def medline_record(fields: dict[str, list[str]], *, where: str, line: int) -> Ab
     if not pmid:
         return Problem(f"{where}:{line}", "MEDLINE record has no PMID; skipped")
     title = _first(fields, "TI", "BTI")
-    text, sections, has_abstract = compose(title, body_parts_from_plain(_first(fields, "AB")))
     doi = ""
     for value in fields.get("AID", []) + fields.get("LID", []):
         if value.strip().endswith("[doi]"):
@@ -208,15 +198,8 @@ def medline_record(fields: dict[str, list[str]], *, where: str, line: int) -> Ab
         "file": where,
         "line": line,
     }
-    return Abstract(
-        id=pmid,
-        text=text,
-        title=text.split("\n", 1)[0],
-        sections=sections,
-        source="medline",
-        metadata=metadata,
-        has_abstract=has_abstract,
-    )
+    parts = body_parts_from_plain(_first(fields, "AB"))
+    return composed_abstract(pmid, title, parts, source="medline", metadata=metadata)
 
 
 def iter_medline(stream: IO[bytes], where: str, *, encoding: str = "utf-8") -> Iterator[Abstract | Problem]:

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-from extractor.records import Section
+from extractor.records import Abstract, Section
 
 _ASCII_WS = re.compile(r"[ \t\r\n\f\v]+")
 _OTHER_ASCII_WS = ("\n", "\t", "\r", "\f", "\v")
@@ -135,6 +136,15 @@ def compose(title: str, parts: Sequence[tuple[str | None, str]], *, squashed: bo
         pos += len(piece)
     body = " ".join(pieces)
     return f"{title}\n{body}", tuple(sections), bool(body.strip())
+
+
+def composed_abstract(record_id: str, title: str, parts: Sequence[tuple[str | None, str]], *, source: str,
+                      metadata: Mapping[str, Any]) -> Abstract:
+    """The :class:`Abstract` of a title and abstract parts: text, sections and ``has_abstract`` from
+    :func:`compose`, the title as it stands in the text (squashed)."""
+    text, sections, has_abstract = compose(title, parts)
+    return Abstract(id=record_id, text=text, title=text.split("\n", 1)[0], sections=sections, source=source,
+                    metadata=metadata, has_abstract=has_abstract)
 
 
 def body_parts_from_plain(body: str, *, labels: bool = True) -> list[tuple[str | None, str]]:
