@@ -71,6 +71,14 @@ def _check_order(*vals: float | None) -> None:
         )
 
 
+def _spans(q1: float | None, q3: float | None, minimum: float | None,
+           maximum: float | None) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
+    """``(range, iqr)``: each ``(low, high)`` when both ends are given, else ``None``."""
+    rng = (minimum, maximum) if minimum is not None and maximum is not None else None
+    iqr = (q1, q3) if q1 is not None and q3 is not None else None
+    return rng, iqr
+
+
 def wan_sd(
     n: float,
     *,
@@ -81,17 +89,13 @@ def wan_sd(
 ) -> float:
     """Wan et al. (2014) SD from the range and/or the IQR."""
     nn = _need_n(n, "SD from a median")
-    has_range = minimum is not None and maximum is not None
-    has_iqr = q1 is not None and q3 is not None
-    if has_range and has_iqr:
-        assert minimum is not None and maximum is not None and q1 is not None and q3 is not None
-        return (maximum - minimum) / (2 * _xi(nn)) + (q3 - q1) / (2 * _eta(nn))
-    if has_range:
-        assert minimum is not None and maximum is not None
-        return (maximum - minimum) / _xi(nn)
-    if has_iqr:
-        assert q1 is not None and q3 is not None
-        return (q3 - q1) / _eta(nn)
+    rng, iqr = _spans(q1, q3, minimum, maximum)
+    if rng and iqr:
+        return (rng[1] - rng[0]) / (2 * _xi(nn)) + (iqr[1] - iqr[0]) / (2 * _eta(nn))
+    if rng:
+        return (rng[1] - rng[0]) / _xi(nn)
+    if iqr:
+        return (iqr[1] - iqr[0]) / _eta(nn)
     raise PoolingError("an SD from a median needs the IQR (Q1, Q3) and/or the range (min, max)")
 
 
@@ -104,17 +108,13 @@ def wan_mean(
     maximum: float | None = None,
 ) -> float:
     """Wan et al. (2014) mean from the median with the range and/or the IQR."""
-    has_range = minimum is not None and maximum is not None
-    has_iqr = q1 is not None and q3 is not None
-    if has_range and has_iqr:
-        assert minimum is not None and maximum is not None and q1 is not None and q3 is not None
-        return (minimum + 2 * q1 + 2 * median + 2 * q3 + maximum) / 8
-    if has_range:
-        assert minimum is not None and maximum is not None
-        return (minimum + 2 * median + maximum) / 4
-    if has_iqr:
-        assert q1 is not None and q3 is not None
-        return (q1 + median + q3) / 3
+    rng, iqr = _spans(q1, q3, minimum, maximum)
+    if rng and iqr:
+        return (rng[0] + 2 * iqr[0] + 2 * median + 2 * iqr[1] + rng[1]) / 8
+    if rng:
+        return (rng[0] + 2 * median + rng[1]) / 4
+    if iqr:
+        return (iqr[0] + median + iqr[1]) / 3
     raise PoolingError("a mean from a median needs the IQR (Q1, Q3) and/or the range (min, max)")
 
 
@@ -129,21 +129,17 @@ def luo_mean(
 ) -> float:
     """Luo et al. (2018) mean from the median with the range and/or the IQR."""
     nn = _need_n(n, "a mean from a median")
-    has_range = minimum is not None and maximum is not None
-    has_iqr = q1 is not None and q3 is not None
-    if has_range and has_iqr:
-        assert minimum is not None and maximum is not None and q1 is not None and q3 is not None
+    rng, iqr = _spans(q1, q3, minimum, maximum)
+    if rng and iqr:
         w1 = 2.2 / (2.2 + nn**0.75)
         w2 = 0.7 - 0.72 / nn**0.55
-        return float(w1 * (minimum + maximum) / 2 + w2 * (q1 + q3) / 2 + (1 - w1 - w2) * median)
-    if has_range:
-        assert minimum is not None and maximum is not None
+        return float(w1 * (rng[0] + rng[1]) / 2 + w2 * (iqr[0] + iqr[1]) / 2 + (1 - w1 - w2) * median)
+    if rng:
         w = 4 / (4 + nn**0.75)
-        return float(w * (minimum + maximum) / 2 + (1 - w) * median)
-    if has_iqr:
-        assert q1 is not None and q3 is not None
+        return float(w * (rng[0] + rng[1]) / 2 + (1 - w) * median)
+    if iqr:
         w = 0.7 + 0.39 / nn
-        return float(w * (q1 + q3) / 2 + (1 - w) * median)
+        return float(w * (iqr[0] + iqr[1]) / 2 + (1 - w) * median)
     raise PoolingError("a mean from a median needs the IQR (Q1, Q3) and/or the range (min, max)")
 
 
@@ -162,14 +158,8 @@ def mean_sd_from_median(
         raise PoolingError(f"method must be 'luo' or 'wan', not {method!r}")
     _check_order(minimum, q1, median, q3, maximum)
     nn = _need_n(n, "converting a median")
-    parts = [
-        p
-        for p, ok in (
-            ("IQR", q1 is not None and q3 is not None),
-            ("range", minimum is not None and maximum is not None),
-        )
-        if ok
-    ]
+    rng, iqr = _spans(q1, q3, minimum, maximum)
+    parts = [p for p, span in (("IQR", iqr), ("range", rng)) if span]
     if method == "luo":
         mean = luo_mean(median, nn, q1=q1, q3=q3, minimum=minimum, maximum=maximum)
     else:
