@@ -26,6 +26,7 @@ from extractor.nlp.fastre import Scanner
 from extractor.nlp.intervals import NumberIndex
 from extractor.nlp.lexicon import PAIN_LOWER_RE, doc_about_pain, pain_acronyms
 from extractor.nlp.numbers import Number
+from extractor.nlp.rules import split_expression_rules
 from extractor.nlp.scores import TimeInfo
 from extractor.nlp.segment import BACKGROUND_SECTIONS, section_of
 
@@ -70,19 +71,8 @@ _OUTCOME_WHAT = re.compile(
 
 class ProportionFinder:
     def __init__(self, rules: Sequence[dict[str, Any]]) -> None:
-        self.rule_ids: dict[str, str] = {}
-        self.confidence: dict[str, float] = {}
-        lex: dict[str, str] = {}
-        for r in rules:
-            if r.get("type") == "expression":
-                self.rule_ids[str(r["pattern"])] = str(r["id"])
-                self.confidence[str(r["pattern"])] = float(r.get("confidence", 0.6))
-            elif r.get("type") == "lexicon":
-                lex[str(r["name"])] = str(r["pattern"])
-            else:
-                raise ValueError(f"proportions rule {r.get('id')}: unknown type {r.get('type')!r}")
-        if {"outcome", "weak_outcome", "not_people"} - set(lex):
-            raise ValueError("proportions rules need the 'outcome', 'weak_outcome' and 'not_people' lexicons")
+        self.rule_ids, self.confidence, lex = split_expression_rules(
+            rules, "proportions", ("outcome", "weak_outcome", "not_people"))
         self.outcome_re = re.compile(lex["outcome"])
         self.weak_re = re.compile(lex["weak_outcome"])
         self.not_people_re = re.compile(lex["not_people"])

@@ -50,6 +50,31 @@ def parse_rules(lines: Iterable[str], where: str) -> list[Rule]:
     return rules
 
 
+def split_expression_rules(rules: Iterable[Rule], family: str, lexicons: Iterable[str]
+                           ) -> tuple[dict[str, str], dict[str, float], dict[str, str]]:
+    """``(rule_ids, confidence, lexicon)`` of a rule file of ``expression`` and ``lexicon`` rules.
+
+    ``rule_ids`` and ``confidence`` (default 0.6) are keyed by an expression's ``pattern`` (the name
+    of the code that implements it); ``lexicon`` maps each word list's name to its pattern. Any
+    other rule type, or a missing lexicon of ``lexicons``, is a ``ValueError``.
+    """
+    rule_ids: dict[str, str] = {}
+    confidence: dict[str, float] = {}
+    lexicon: dict[str, str] = {}
+    for r in rules:
+        if r.get("type") == "expression":
+            rule_ids[str(r["pattern"])] = str(r["id"])
+            confidence[str(r["pattern"])] = float(r.get("confidence", 0.6))
+        elif r.get("type") == "lexicon":
+            lexicon[str(r["name"])] = str(r["pattern"])
+        else:
+            raise ValueError(f"{family} rule {r.get('id')}: unknown type {r.get('type')!r}")
+    missing = set(lexicons) - set(lexicon)
+    if missing:
+        raise ValueError(f"{family} rules: missing lexicons {sorted(missing)}")
+    return rule_ids, confidence, lexicon
+
+
 def read_packaged_rules(name: str) -> list[Rule]:
     """The rules of ``patterns/<file>`` shipped inside the package."""
     filename = PATTERN_FILES[name]

@@ -39,6 +39,7 @@ from extractor.nlp.fastre import Scanner
 from extractor.nlp.intervals import NumberIndex
 from extractor.nlp.lexicon import pain_acronyms
 from extractor.nlp.numbers import Number
+from extractor.nlp.rules import split_expression_rules
 
 __all__ = ["ScoreValue", "ScoreFinder", "TimeInfo", "ScaleInfo"]
 
@@ -241,21 +242,9 @@ class ScoreFinder:
     """Finds pain-score values; built from the ``scores.jsonl`` rules."""
 
     def __init__(self, rules: Sequence[dict[str, Any]]) -> None:
-        self.rule_ids: dict[str, str] = {}
-        self.confidence: dict[str, float] = {}
-        lex: dict[str, str] = {}
-        for r in rules:
-            if r.get("type") == "expression":
-                self.rule_ids[str(r["pattern"])] = str(r["id"])
-                self.confidence[str(r["pattern"])] = float(r.get("confidence", 0.6))
-            elif r.get("type") == "lexicon":
-                lex[str(r["name"])] = str(r["pattern"])
-            else:
-                raise ValueError(f"scores rule {r.get('id')}: unknown type {r.get('type')!r}")
-        missing = {"pain_cue", "other_measure", "median", "mean", "change", "change_noun",
-                   "difference", "summary", "share"} - set(lex)
-        if missing:
-            raise ValueError(f"scores rules: missing lexicons {sorted(missing)}")
+        self.rule_ids, self.confidence, lex = split_expression_rules(
+            rules, "scores", ("pain_cue", "other_measure", "median", "mean", "change", "change_noun",
+                              "difference", "summary", "share"))
         self.pain_re = re.compile(lex["pain_cue"])
         self.other_re = re.compile(lex["other_measure"])
         self.median_re = re.compile(lex["median"])
