@@ -801,36 +801,21 @@ class ScoreFinder:
     @staticmethod
     def _bracket_label(lower: str, s_start: int, pos: int) -> str | None:
         """The words right before the bracket the value sits in ("adjusted mean difference: (")."""
-        start = max(s_start, pos - 200)
-        seg = lower[start:pos]
-        depth = 0
-        for i in range(len(seg) - 1, -1, -1):
-            c = seg[i]
-            if c in ")]":
-                depth += 1
-            elif c in "([":
-                if depth == 0:
-                    inner = seg[i + 1:]
-                    head = re.match(r"\s*([a-z][a-z\s-]{0,40}?)\s*:", inner)
-                    return head.group(1) + ":" if head else lower[max(s_start, start + i - 40):start + i]
-                depth -= 1
-        return None
+        bracket = _open_bracket(lower, max(s_start, pos - 200), pos)
+        if bracket < 0:
+            return None
+        head = re.match(r"\s*([a-z][a-z\s-]{0,40}?)\s*:", lower[bracket + 1:pos])
+        return head.group(1) + ":" if head else lower[max(s_start, bracket - 40):bracket]
 
     @staticmethod
     def _clause(lower: str, s_start: int, pos: int) -> str:
         """The words that describe the value at ``pos``: back to the opening bracket the value sits
         in (and the label before it), else back to the last semicolon, at most 150 characters."""
         start = max(s_start, pos - 150)
+        bracket = _open_bracket(lower, start, pos)
+        if bracket >= 0:
+            return lower[max(s_start, bracket - 80):pos]
         seg = lower[start:pos]
-        depth = 0
-        for i in range(len(seg) - 1, -1, -1):
-            c = seg[i]
-            if c in ")]":
-                depth += 1
-            elif c in "([":
-                if depth == 0:
-                    return lower[max(s_start, start + i - 80):pos]
-                depth -= 1
         cut = seg.rfind(";")
         return seg[cut + 1:] if cut >= 0 else seg
 
@@ -1147,6 +1132,20 @@ def _sentence_group_size(text: str, lower: str, s_start: int, first_value: int) 
     return int(m.group("n") or m.group("n2")), s_start + m.end()
 
 
+def _open_bracket(text: str, start: int, pos: int) -> int:
+    """Where the innermost bracket still open at ``pos`` opens (looking back to ``start``), or -1."""
+    depth = 0
+    for i in range(pos - 1, start - 1, -1):
+        c = text[i]
+        if c in ")]":
+            depth += 1
+        elif c in "([":
+            if depth == 0:
+                return i
+            depth -= 1
+    return -1
+
+
 def _after_brackets(text: str, pos: int, end: int) -> int:
     """The position after the bracketed groups that start at ``pos`` ("(range, 0-9; p < 0.001)")."""
     while True:
@@ -1200,17 +1199,7 @@ def _time_before_bracket(text: str, lower: str, s_start: int, v: ScoreValue,
                          singles: list[TimeInfo]) -> TimeInfo | None:
     """The time point right before the bracket the value sits in ("at 30 minutes postoperatively
     (median score 2 compared with 4, P = .002)", ", 30 minutes (0 vs 1; P = .01)")."""
-    depth = 0
-    bracket = -1
-    for i in range(v.value_start - 1, max(s_start, v.value_start - 120) - 1, -1):
-        c = text[i]
-        if c in ")]":
-            depth += 1
-        elif c in "([":
-            if depth == 0:
-                bracket = i
-                break
-            depth -= 1
+    bracket = _open_bracket(text, max(s_start, v.value_start - 120), v.value_start)
     if bracket < 0:
         return None
     before = [t for t in singles if t.end <= bracket and bracket - t.end <= 30]
