@@ -13,6 +13,11 @@ from extractor.errors import InputError
 
 def load_gold(path: Path) -> dict[str, dict[str, Any]]:
     """Gold painbench records (JSONL) keyed by id; a bad line is an error (gold must be clean)."""
+    return _load_jsonl(path)
+
+
+def _load_jsonl(path: Path) -> dict[str, dict[str, Any]]:
+    """Records of a JSONL file keyed by id, as written; a bad line or a record without id is an error."""
     from extractor.io import read_jsonl
     from extractor.records import Problem
 
@@ -29,19 +34,12 @@ def load_gold(path: Path) -> dict[str, dict[str, Any]]:
 
 def load_predictions(path: Path) -> dict[str, dict[str, Any]]:
     """Predicted records (JSONL, CSV or Parquet as written by ``extract``) keyed by id."""
-    from extractor.io import format_of, read_jsonl, read_records
+    from extractor.io import format_of, read_records
     from extractor.records import Problem
 
-    preds: dict[str, dict[str, Any]] = {}
     if format_of(path) == "jsonl":
-        for item in read_jsonl(path):
-            if isinstance(item, Problem):
-                raise InputError(str(item))
-            no, obj = item
-            if "id" not in obj:
-                raise InputError(f"{path}:{no}: record has no 'id'")
-            preds[str(obj["id"])] = obj
-        return preds
+        return _load_jsonl(path)
+    preds: dict[str, dict[str, Any]] = {}
     for rec in read_records(path):
         if isinstance(rec, Problem):
             raise InputError(str(rec))
