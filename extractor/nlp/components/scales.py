@@ -12,6 +12,7 @@ Candidates: ``kind="scale"`` with ``scale``; span group ``extractor.scales`` (la
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,13 +135,7 @@ class PainScaleMatcher(RuleComponent):
             if r.get("weak") or r.get("fallback"):
                 lazy.append((r, rx, is_lower, triggers))  # only needed when nothing else counts
                 continue
-            for m in rx.finditer(subject):
-                s, e = m.start(), m.end()
-                if s == e or any(a < e and s < b for a, b in taken):
-                    continue
-                taken.append((s, e))
-                found.append((ScaleMatch(s, e, str(r["label"]), str(r["id"]),
-                                         float(r.get("confidence", 0.9))), r))
+            _add_matches(rx.finditer(subject), r, taken, found)
         ctx = DocContext(doc)
         strong = self._judge(found, lower, ctx)
         counted = {sm.scale for sm, r, ok in strong if ok}
@@ -148,13 +143,7 @@ class PainScaleMatcher(RuleComponent):
             return [sm for sm, r, ok in strong if sm.scale in counted]
         for r, rx, is_lower, _ in lazy:
             subject = lower if is_lower else text
-            for m in rx.finditer(subject):
-                s, e = m.start(), m.end()
-                if s == e or any(a < e and s < b for a, b in taken):
-                    continue
-                taken.append((s, e))
-                found.append((ScaleMatch(s, e, str(r["label"]), str(r["id"]),
-                                         float(r.get("confidence", 0.9))), r))
+            _add_matches(rx.finditer(subject), r, taken, found)
         judged = self._judge(found, lower, ctx)
         weak = [sm for sm, r, ok in judged if r.get("weak") and ok]
         return weak or [sm for sm, r, ok in judged if r.get("fallback") and ok]
@@ -221,6 +210,18 @@ class PainScaleMatcher(RuleComponent):
         add_candidates(doc, items)
         if self.span_key:
             set_span_group(doc, self.span_key, ((m.start, m.end, m.scale, m.rule_id) for m in matches))
+
+
+def _add_matches(matches: Iterable[re.Match[str]], rule: Rule, taken: list[tuple[int, int]],
+                 found: list[tuple[ScaleMatch, Rule]]) -> None:
+    """Add a rule's matches that overlap nothing found before (earlier rules win)."""
+    for m in matches:
+        s, e = m.start(), m.end()
+        if s == e or any(a < e and s < b for a, b in taken):
+            continue
+        taken.append((s, e))
+        found.append((ScaleMatch(s, e, str(rule["label"]), str(rule["id"]),
+                                 float(rule.get("confidence", 0.9))), rule))
 
 
 @Language.factory(
