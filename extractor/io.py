@@ -56,15 +56,19 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]] | Problem]:
                 continue
             if not line.strip():
                 continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield Problem(f"{path}:{no}", f"not valid JSON ({exc.msg} at column {exc.colno})")
-                continue
-            if not isinstance(obj, dict):
-                yield Problem(f"{path}:{no}", f"expected a JSON object, got {type(obj).__name__}")
-                continue
-            yield no, obj
+            obj = json_object(line, f"{path}:{no}")
+            yield obj if isinstance(obj, Problem) else (no, obj)
+
+
+def json_object(line: str, where: str) -> dict[str, Any] | Problem:
+    """One JSONL line as an object, or the ``Problem`` (at ``where``) that it is not one."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return Problem(where, f"not valid JSON ({exc.msg} at column {exc.colno})")
+    if not isinstance(obj, dict):
+        return Problem(where, f"expected a JSON object, got {type(obj).__name__}")
+    return obj
 
 
 def read_records(path: Path) -> Iterator[ExtractionRecord | Problem]:

@@ -18,12 +18,12 @@ and ``authors`` are copied into ``metadata``.
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
 
 from extractor.fetch.tagged import iter_lines
 from extractor.fetch.text import body_parts_from_plain, composed_abstract
+from extractor.io import json_object
 from extractor.records import Abstract, Deletion, Problem
 
 _META_COLUMNS = ("pmid", "doi", "journal", "year", "language", "authors")
@@ -203,13 +203,9 @@ def iter_jsonl(
         no, line = item
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield Problem(f"{where}:{no}", f"not valid JSON ({exc.msg} at column {exc.colno})")
-            continue
-        if not isinstance(obj, dict):
-            yield Problem(f"{where}:{no}", f"expected a JSON object, got {type(obj).__name__}")
+        obj = json_object(line, f"{where}:{no}")
+        if isinstance(obj, Problem):
+            yield obj
             continue
         if obj.get("deleted") is True and "text" not in obj and obj.get("id"):
             # a Deletion line of this stage's own output
