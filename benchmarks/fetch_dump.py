@@ -27,6 +27,8 @@ import time
 from html import escape
 from pathlib import Path
 
+from extractor.batch.worker import peak_rss_mb
+
 REPO = Path(__file__).resolve().parents[1]
 POOL = Path(os.environ.get("EXTRACTOR_SHARED", REPO.parent / "shared")) / "data" / "abstracts_pool.jsonl"
 
@@ -37,17 +39,6 @@ def rss_mb() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def _vm_hwm_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 def article(pmid: int, title: str, abstract: str) -> str:
@@ -151,7 +142,7 @@ def main() -> int:
             proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             peak = 0.0
             while proc.poll() is None:  # the child's own high-water mark (VmHWM), read until it exits
-                peak = max(peak, _vm_hwm_mb(proc.pid))
+                peak = max(peak, peak_rss_mb(proc.pid))
                 time.sleep(0.05)
             err = proc.stderr.read() if proc.stderr else ""
             dt = time.perf_counter() - t0

@@ -84,10 +84,11 @@ class ChunkSummary:
     events: list[tuple[str, int, str]] = field(default_factory=list)  # (id, seq, status) per record
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory (VmHWM) in MB; 0 where /proc is not available."""
+def peak_rss_mb(pid: int | None = None) -> float:
+    """Peak resident memory (VmHWM) in MB of this process, or of process ``pid``; 0 where /proc is
+    not available."""
     try:
-        with open("/proc/self/status", encoding="ascii") as fh:
+        with open(f"/proc/{'self' if pid is None else pid}/status", encoding="ascii") as fh:
             for line in fh:
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1]) / 1024
