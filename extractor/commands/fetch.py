@@ -31,6 +31,15 @@ def _bar(desc: str, total: int | None, enabled: bool) -> Any:
     )
 
 
+# options several fetch commands share
+MaxOption = Annotated[int | None, typer.Option("--max", min=1, help="Fetch at most N records.")]
+RetriesOption = Annotated[int, typer.Option("--retries", min=1, max=20, help="Attempts per request.")]
+BackoffOption = Annotated[
+    float, typer.Option("--backoff", min=0.0, help="First retry wait in seconds (doubles).")
+]
+TimeoutOption = Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds per request.")]
+OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Replace --out instead of resuming it.")]
+ProgressOption = Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")]
 StoreOption = Annotated[
     Path | None,
     typer.Option(
@@ -157,9 +166,7 @@ def register(app: typer.Typer) -> None:
         pmids: Annotated[
             str | None, typer.Option("--pmids", help="A file of PMIDs, or a comma-separated list.")
         ] = None,
-        max_records: Annotated[
-            int | None, typer.Option("--max", min=1, help="Fetch at most N records.")
-        ] = None,
+        max_records: MaxOption = None,
         api_key: Annotated[
             str | None,
             typer.Option(
@@ -175,18 +182,12 @@ def register(app: typer.Typer) -> None:
         batch_size: Annotated[
             int, typer.Option("--batch-size", min=1, max=10_000, help="PMIDs per efetch.")
         ] = 200,
-        retries: Annotated[int, typer.Option("--retries", min=1, max=20, help="Attempts per request.")] = 6,
-        backoff: Annotated[
-            float, typer.Option("--backoff", min=0.0, help="First retry wait in seconds (doubles).")
-        ] = 1.0,
-        timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds per request.")] = 60.0,
-        overwrite: Annotated[
-            bool, typer.Option("--overwrite", help="Replace --out instead of resuming it.")
-        ] = False,
+        retries: RetriesOption = 6,
+        backoff: BackoffOption = 1.0,
+        timeout: TimeoutOption = 60.0,
+        overwrite: OverwriteOption = False,
         store: StoreOption = None,
-        show_progress: Annotated[
-            bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
-        ] = True,
+        show_progress: ProgressOption = True,
     ) -> None:
         """Search PubMed (esearch + efetch) or fetch given PMIDs. Interrupted runs resume."""
         from extractor.fetch.eutils import EUtils
@@ -262,9 +263,7 @@ def register(app: typer.Typer) -> None:
         query: Annotated[
             str, typer.Option("--query", "-q", help="Europe PMC search, e.g. 'knee pain AND SRC:MED'.")
         ],
-        max_records: Annotated[
-            int | None, typer.Option("--max", min=1, help="Fetch at most N records.")
-        ] = None,
+        max_records: MaxOption = None,
         email: Annotated[
             str | None, typer.Option("--email", envvar="EPMC_EMAIL", help="Sent with each request.")
         ] = None,
@@ -274,18 +273,12 @@ def register(app: typer.Typer) -> None:
         page_size: Annotated[
             int, typer.Option("--page-size", min=1, max=1000, help="Records per page.")
         ] = 1000,
-        retries: Annotated[int, typer.Option("--retries", min=1, max=20, help="Attempts per request.")] = 6,
-        backoff: Annotated[
-            float, typer.Option("--backoff", min=0.0, help="First retry wait in seconds (doubles).")
-        ] = 1.0,
-        timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds per request.")] = 60.0,
-        overwrite: Annotated[
-            bool, typer.Option("--overwrite", help="Replace --out instead of resuming it.")
-        ] = False,
+        retries: RetriesOption = 6,
+        backoff: BackoffOption = 1.0,
+        timeout: TimeoutOption = 60.0,
+        overwrite: OverwriteOption = False,
         store: StoreOption = None,
-        show_progress: Annotated[
-            bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
-        ] = True,
+        show_progress: ProgressOption = True,
     ) -> None:
         """Search Europe PMC (resultType=core, cursorMark paging). Interrupted runs resume."""
         from extractor.fetch.europepmc import EuropePMC
@@ -364,9 +357,7 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--verify-md5/--no-verify-md5", help="Check <file>.md5 when present.")
         ] = True,
         store: StoreOption = None,
-        show_progress: Annotated[
-            bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
-        ] = True,
+        show_progress: ProgressOption = True,
     ) -> None:
         """Read PubMed baseline/update XML dumps (streamed; md5-checked) into JSONL."""
         from extractor.fetch.dump import DumpMerger
@@ -437,9 +428,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         encoding: Annotated[str, typer.Option("--encoding", help="Text files' encoding.")] = "utf-8",
         store: StoreOption = None,
-        show_progress: Annotated[
-            bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
-        ] = True,
+        show_progress: ProgressOption = True,
     ) -> None:
         """Read exported or saved files into JSONL (duplicate ids are written once)."""
         import codecs
