@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import spacy
+from spacy.attrs import ORTH
 from spacy.lang.en import English
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
@@ -198,11 +199,27 @@ class ClinicalTokenizer(Tokenizer):
         return doc
 
 
+# spaCy stops caching a text's chunks after its first special case (see AFFIX_MEMO_SIZE), and the
+# English exceptions hold the whitespace strings " ", "\t" and "\n" as special cases, each one
+# token with no attribute but its text: every abstract's title ends with "\n", so without this
+# nothing after the title would be cached. A run of whitespace is always a chunk of its own and no
+# prefix, suffix or infix rule splits one, so the ordinary path gives the same single token: these
+# exceptions are left out (the tokens are unchanged, tested; "\u00a0" has a NORM and stays).
+def _plain_whitespace_exception(orth: str, tokens: list[dict[int, str]]) -> bool:
+    return orth.isspace() and len(tokens) == 1 and set(tokens[0]) == {ORTH} and tokens[0][ORTH] == orth
+
+
+def clinical_exceptions(nlp: Language) -> dict[str, Any]:
+    """The tokenizer exceptions (special cases): the language's, less the plain whitespace ones."""
+    rules = dict(nlp.Defaults.tokenizer_exceptions or {})
+    return {orth: tokens for orth, tokens in rules.items() if not _plain_whitespace_exception(orth, tokens)}
+
+
 def make_clinical_tokenizer(nlp: Language) -> Tokenizer:
     """Build the tokenizer for ``nlp`` (its vocab, exceptions and URL matcher are kept)."""
     prefixes, suffixes, infixes = clinical_punctuation(nlp)
     defaults = nlp.Defaults
-    rules = dict(defaults.tokenizer_exceptions or {})
+    rules = clinical_exceptions(nlp)
     return ClinicalTokenizer(
         nlp.vocab,
         rules=rules,

@@ -44,3 +44,49 @@ def test_thin_spaces_are_whitespace_tokens(blank: Language) -> None:
 def test_tokenizer_is_registered_and_used_by_the_pipeline(nlp: Language) -> None:
     assert nlp.config["nlp"]["tokenizer"]["@tokenizers"] == "extractor.clinical_tokenizer.v1"
     assert [t.text for t in nlp.make_doc("p<.001")] == ["p", "<", ".001"]
+
+
+def test_plain_whitespace_exceptions_are_left_out() -> None:
+    from spacy.lang.en import English
+
+    from extractor.nlp.tokenizer import clinical_exceptions
+
+    english = English.Defaults.tokenizer_exceptions
+    kept = clinical_exceptions(English())
+    assert sorted(set(english) - set(kept)) == ["\t", "\n", " "]
+    assert "\u00a0" in kept  # it carries a NORM: the ordinary path would not give the same token
+
+
+@pytest.mark.parametrize("text", [
+    "Pain after surgery\nVAS fell from 6.8 ± 2.2 to 4.1 (n=41).",
+    "Title\tand tab\n\nbody \n text\u00a0with nbsp,  two spaces and \u2009thin ones.\n",
+    "\n", " \n ", "a\tb", "(e.g.\nvs. 3)",
+])
+def test_leaving_out_the_whitespace_exceptions_changes_no_token(blank: Language, text: str) -> None:
+    from spacy.lang.en import English
+
+    from extractor.nlp.tokenizer import make_clinical_tokenizer
+
+    with_all = make_clinical_tokenizer(English())
+    with_all.rules = dict(English.Defaults.tokenizer_exceptions)
+    assert blank.tokenizer(text).to_bytes() == with_all(text).to_bytes()
+
+
+def test_chunks_after_the_title_line_are_cached(blank: Language) -> None:
+    # a special case stops spaCy caching the rest of the text: the "\n" after every title did
+    tok = blank.tokenizer
+    text = "Effect of cryoablation\nNRS fell (6.8±2.2 vs 4.1±2.4; p<0.0001) in 41 patients."
+    tok(text)
+    calls: list[str] = []
+    original = type(tok).find_prefix
+
+    def counting(self: object, string: str) -> int:
+        calls.append(string)
+        return original(tok, string)
+
+    type(tok).find_prefix = counting  # type: ignore[method-assign]
+    try:
+        tok(text)
+    finally:
+        type(tok).find_prefix = original  # type: ignore[method-assign]
+    assert calls == []
