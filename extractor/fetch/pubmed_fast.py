@@ -44,6 +44,7 @@ from lxml import etree
 
 from extractor.fetch.hook import PrefilterHook, apply_prefilter
 from extractor.fetch.pubmed_xml import convert_record, iter_pubmed_xml
+from extractor.fetch.streams import READ_ERRORS
 from extractor.fetch.text import compose, decode_entities, squash
 from extractor.records import Abstract, Deletion, Problem, Skipped
 
@@ -289,7 +290,7 @@ class _Scanner:
             return buf[pos:]
         try:
             block = self.stream.read(BLOCK_SIZE)
-        except (EOFError, OSError) as exc:  # truncated or corrupt gzip stream
+        except READ_ERRORS as exc:  # truncated or corrupt gzip stream
             raise _HandOver from exc
         try:
             if block:

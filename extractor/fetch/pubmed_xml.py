@@ -17,6 +17,7 @@ from typing import IO, Any
 
 from lxml import etree
 
+from extractor.fetch.streams import READ_ERRORS
 from extractor.fetch.text import composed_abstract, decode_entities, squash
 from extractor.records import Abstract, Deletion, Problem
 
@@ -258,7 +259,7 @@ def iter_pubmed_xml(
             fatal_for_file=True,
         )
         return
-    except (EOFError, OSError) as exc:  # truncated or corrupt gzip stream
+    except READ_ERRORS as exc:  # truncated or corrupt gzip stream
         yield Problem(
             where,
             f"file is truncated or corrupt ({exc}); {count} record(s) before it were "

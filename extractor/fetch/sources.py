@@ -37,18 +37,18 @@ a ``Problem(fatal_for_file=True)`` and the caller goes on with its next file.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, cast, overload
+from typing import IO, Any, overload
 
 from extractor.errors import InputError
 from extractor.fetch.europepmc import iter_epmc_json, iter_epmc_xml
 from extractor.fetch.hook import PrefilterHook, apply_prefilter
 from extractor.fetch.pubmed_fast import iter_pubmed_fast
 from extractor.fetch.pubmed_xml import iter_pubmed_xml
+from extractor.fetch.streams import READ_ERRORS, open_gzip
 from extractor.fetch.tabular import Columns, iter_csv, iter_jsonl
 from extractor.fetch.tagged import iter_medline, iter_ris, txt_record
 from extractor.records import Abstract, Deletion, Problem, Skipped
@@ -121,7 +121,7 @@ def _inner_suffix(path: Path) -> tuple[str, bool]:
 def _open(path: Path) -> IO[bytes]:
     _suffix, gz = _inner_suffix(path)
     if gz:
-        return cast(IO[bytes], gzip.open(path, "rb"))
+        return open_gzip(path)
     return path.open("rb")
 
 
@@ -147,7 +147,7 @@ def detect_format(path: Path) -> str:
     try:
         with _open(path) as fh:
             head = fh.read(4096)
-    except (OSError, EOFError) as exc:
+    except READ_ERRORS as exc:
         raise InputError(f"{path}: cannot read ({exc})") from exc
     sniffed = _sniff(head)
     if suffix == ".xml":
@@ -257,7 +257,7 @@ def iter_source(path: Path, fmt: str | None = None, *, prefilter: PrefilterHook 
                 yield from iter_pubmed_fast(stream, str(path), prefilter)
         else:
             yield from apply_prefilter(_read(path, fmt, options), prefilter)
-    except (OSError, EOFError) as exc:
+    except READ_ERRORS as exc:
         yield Problem(
             str(path), f"cannot read ({getattr(exc, 'strerror', None) or exc})", fatal_for_file=True
         )
@@ -294,7 +294,7 @@ def _read(path: Path, fmt: str, options: dict[str, Any]) -> Iterator[Item]:
         else:  # txt
             try:
                 raw = stream.read()
-            except (OSError, EOFError) as exc:
+            except READ_ERRORS as exc:
                 yield Problem(where, f"file is truncated or corrupt ({exc})", fatal_for_file=True)
                 return
             yield txt_record(path, raw, encoding=encoding)

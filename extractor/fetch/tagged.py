@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from extractor.fetch.streams import READ_ERRORS
 from extractor.fetch.text import body_parts_from_plain, composed_abstract, squash, strip_markup
 from extractor.records import Abstract, Problem, Section
 
@@ -49,7 +50,7 @@ def iter_lines(stream: IO[bytes], where: str, encoding: str = "utf-8") -> Iterat
             if no == 1:
                 line = line.lstrip("\ufeff")
             yield no, line.rstrip("\r\n")
-    except (EOFError, OSError) as exc:
+    except READ_ERRORS as exc:
         yield Problem(
             f"{where}:{no + 1}",
             f"file is truncated or corrupt ({exc}); the rest of the file was skipped",

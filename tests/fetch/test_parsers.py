@@ -13,6 +13,8 @@ from extractor.fetch import detect_format, iter_source
 from extractor.fetch.text import compose, split_html_headings, split_inline_labels, strip_markup
 from extractor.records import Abstract, Deletion, Problem
 
+from .damage import corrupt_deflate
+
 
 def abstracts(path: Path, fmt: str | None = None, **options: object) -> list[Abstract]:
     items = list(iter_source(path, fmt, **options))
@@ -309,3 +311,21 @@ def test_other_abstract_under_medline_citation_is_the_fallback(tmp_path: Path) -
     (rec,) = [r for r in iter_source(xml) if isinstance(r, Abstract)]
     assert rec.text == "T\nPain fell by 2 points." and rec.has_abstract
     assert rec.metadata["abstract_from"] == "OtherAbstract"
+
+
+@pytest.mark.parametrize("name", ["export.jsonl.gz", "export.csv.gz", "export.ris.gz", "export.txt.gz"])
+def test_corrupt_gzip_text_formats_end_with_a_problem(tmp_path: Path, name: str) -> None:
+    """A damaged deflate stream raises the inflater's own error (neither OSError nor EOFError):
+    it must end the file with a fatal Problem like a cut one, not stop the caller."""
+    import gzip
+    import json
+
+    n = range(3000)
+    text = {"jsonl": "\n".join(json.dumps({"id": f"r{i}", "abstract": f"VAS fell by {i}"}) for i in n),
+            "csv": "id,abstract\n" + "\n".join(f"r{i},VAS fell by {i}" for i in n),
+            "ris": "".join(f"TY  - JOUR\nID  - r{i}\nAB  - VAS fell by {i}\nER  - \n" for i in n),
+            "txt": "VAS fell by 3 mm. " * 20000}[name.split(".")[1]]
+    path = tmp_path / name
+    path.write_bytes(corrupt_deflate(gzip.compress(text.encode(), 6)))
+    items = list(iter_source(path))
+    assert isinstance(items[-1], Problem) and items[-1].fatal_for_file

@@ -20,6 +20,8 @@ from extractor.fetch.pubmed_xml import iter_pubmed_xml
 from extractor.fetch.sources import detect_format
 from extractor.records import Abstract, Skipped
 
+from .damage import corrupt_deflate
+
 HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     '<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle, 1st January 2025//EN" '
@@ -397,3 +399,17 @@ def test_every_real_pubmed_file(shared: Path) -> None:
                 assert (view.text, view.has_abstract) == (a.text, a.has_abstract), path
                 views += 1
     assert views > 250
+
+
+def test_corrupt_gzip_stream_ends_the_file_with_a_problem(tmp_path: Path) -> None:
+    """A damaged deflate stream (not only a cut one) is a fatal Problem, fast path or not."""
+    from extractor.records import Problem
+
+    body = "".join(article(str(i), abstract=abstract("pain 3" if i % 3 else "LDL 3")) for i in range(400))
+    path = tmp_path / "corrupt.xml.gz"
+    path.write_bytes(corrupt_deflate(gzip.compress((HEAD + body + TAIL).encode(), 6)))
+    for hook in (None, pain_hook()):
+        for parse_all in (False, True):
+            items = list(iter_source(path, prefilter=hook, parse_all=parse_all))
+            assert isinstance(items[-1], Problem) and items[-1].fatal_for_file, (hook, parse_all)
+    check_same(path, [pain_hook()])
