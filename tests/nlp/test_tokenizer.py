@@ -72,7 +72,7 @@ def test_leaving_out_the_whitespace_exceptions_changes_no_token(blank: Language,
     assert blank.tokenizer(text).to_bytes() == with_all(text).to_bytes()
 
 
-def test_chunks_after_the_title_line_are_cached(blank: Language) -> None:
+def test_chunks_after_the_title_line_are_cached(blank: Language, monkeypatch: pytest.MonkeyPatch) -> None:
     # a special case stops spaCy caching the rest of the text: the "\n" after every title did
     tok = blank.tokenizer
     text = "Effect of cryoablation\nNRS fell (6.8±2.2 vs 4.1±2.4; p<0.0001) in 41 patients."
@@ -84,9 +84,6 @@ def test_chunks_after_the_title_line_are_cached(blank: Language) -> None:
         calls.append(string)
         return original(tok, string)
 
-    type(tok).find_prefix = counting  # type: ignore[method-assign]
-    try:
-        tok(text)
-    finally:
-        type(tok).find_prefix = original  # type: ignore[method-assign]
+    monkeypatch.setattr(type(tok), "find_prefix", counting)
+    tok(text)
     assert calls == []
