@@ -147,6 +147,20 @@ def test_rerun_is_a_no_op(dump: Dump, reference: Path, tmp_path: Path) -> None:
     assert snapshot(reference) == before
 
 
+def test_pipeline_identity_is_stable_across_config_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    # spaCy renormalises [training.score_weights] on each read of nlp.config (0.51 reads 0.52 from the
+    # second read on); a run started before and resumed after such a read must still match
+    from extractor.batch import worker
+    from extractor.batch.runner import _pipeline_identity
+    from extractor.batch.worker import pipeline
+
+    monkeypatch.setattr(worker, "_PIPELINES", {})  # a freshly loaded pipeline, whatever ran before
+    first = _pipeline_identity(None)
+    for _ in range(3):
+        pipeline(None).config.to_str()
+    assert _pipeline_identity(None) == first
+
+
 def test_files_added_at_the_end_are_new_work(dump: Dump, reference: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     first = run_batch(opts(dump.files[:2], out))
