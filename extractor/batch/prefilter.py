@@ -24,7 +24,9 @@ takes it on each record's raw bytes and parses only the records that pass.
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
@@ -199,6 +201,9 @@ class AnchorScan:
     ``_``, ASCII letters in either case (the fold makes every other byte a space and lower-cases
     the letters; the words hold only ``[a-z0-9_]``). So ``found(data)`` is False only when no
     match of the candidate test, hence no term, can start anywhere in the text.
+
+    The compiled database is shared (it is read-only); each thread scans with its own scratch
+    space, as Hyperscan requires.
     """
 
     def __init__(self, words: Iterable[bytes]) -> None:
@@ -207,17 +212,25 @@ class AnchorScan:
             raise ValueError("AnchorScan needs hyperscan and at least one word")
         self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         ids = list(range(len(expressions)))
-        self._db.compile(expressions=expressions, ids=ids, elements=len(expressions),
-                         flags=hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH)
+        self._db.compile(expressions=expressions, ids=ids, elements=len(ids),
+                         flags=hyperscan.HS_FLAG_CASELESS)
+        self._local = threading.local()
 
     def found(self, data: bytes) -> bool:
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = hyperscan.Scratch(self._db)
         try:
-            self._db.scan(data, match_event_handler=_stop)
+            self._db.scan(data, match_event_handler=_stop, scratch=scratch)
         except hyperscan.ScanTerminated:
             return True
-        except hyperscan.ScratchInUseError:  # another thread scans with this database: ask the regex
-            return True
         return False
+
+
+@functools.lru_cache(maxsize=16)
+def anchor_scan(words: tuple[bytes, ...]) -> AnchorScan:
+    """The scan for these words, compiled once per process (about 10 ms)."""
+    return AnchorScan(words)
 
 
 @dataclass
@@ -241,7 +254,7 @@ class Prefilter:
         self._heads = tuple(sorted(h for h in heads if not any(o != h and o in h for o in heads)))
         self._candidates = candidate_pattern(terms)
         anchors = anchor_words(terms) if use_hyperscan and HAVE_HYPERSCAN else None
-        self._anchors = AnchorScan(anchors) if anchors else None
+        self._anchors = anchor_scan(anchors) if anchors else None
         self._digit = re.compile(r"\d")
         self._number_word = re.compile(rf"\b(?:{'|'.join(NUMBER_WORDS)})\b")
 

@@ -233,3 +233,23 @@ def test_fast_rules_equal_the_plain_ones_on_the_pools(shared: Path) -> None:
                 assert pre.reason(a) == _reference_reason(pre, a.text, a.has_abstract), a.id
                 n += 1
     assert n > 5000
+
+
+def test_threads_share_a_prefilter() -> None:
+    """Hyperscan needs a scratch space per thread: a shared pre-filter must still decide alike."""
+    import threading
+
+    pre = Prefilter()
+    texts = ["Knee pain fell by 3.", "Nothing here but 3 numbers.", "PAIN-free in 2 of 9."] * 3000
+    expected = [pre.text_reason(t, True) for t in texts]
+    results: dict[int, list[str | None]] = {}
+
+    def decide(k: int) -> None:
+        results[k] = [pre.text_reason(t, True) for t in texts]
+
+    threads = [threading.Thread(target=decide, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(results[k] == expected for k in range(4))
