@@ -95,6 +95,7 @@ _VERNACULAR = _Element.named(b"VernacularTitle")
 _ABSTRACT = _Element.named(b"Abstract")
 _ABSTRACT_TEXT = _Element.named(b"AbstractText")
 _TAG = re.compile(rb"</?[^\s/<>!?]+" + _ATTRS + rb"\s*/?>")
+_EMPTY_TAG = re.compile(rb"<[^\s/<>!?]+" + _ATTRS + rb"\s*/>")
 _XML_REF = re.compile(r"&(?:#([0-9]+)|#x([0-9a-fA-F]+)|(lt|gt|amp|quot|apos));")
 _PREDEFINED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 _ATTR_SPACE = re.compile(r"[\t\n]")
@@ -167,9 +168,14 @@ def _attribute(pattern: re.Pattern[bytes], attrs: bytes) -> str | None:
 
 
 def _depth(seg: bytes, lo: int, hi: int) -> int:
-    """Open elements in ``seg[lo:hi]`` (no comments, PIs or CDATA there: checked before)."""
-    ends = seg.count(b"</", lo, hi)
-    return seg.count(b"<", lo, hi) - 2 * ends - seg.count(b"/>", lo, hi)
+    """Open elements in ``seg[lo:hi]`` (no comments, PIs or CDATA there: checked before; the range
+    starts after a tag and ends before one). Every ``<`` starts a tag and every ``</`` an end tag
+    (``<`` is escaped everywhere else), but ``/>`` may be text or part of an attribute value
+    (``>`` needs no escaping), so empty-element tags are counted as tags where ``/>`` occurs."""
+    opened = seg.count(b"<", lo, hi) - 2 * seg.count(b"</", lo, hi)
+    if seg.find(b"/>", lo, hi) < 0:
+        return opened
+    return opened - sum(1 for _ in _EMPTY_TAG.finditer(seg, lo, hi))
 
 
 def _first_child(seg: bytes, element: _Element, lo: int) -> re.Match[bytes] | None:
