@@ -13,7 +13,7 @@ order — at a fraction of the cost when the pre-filter turns most records down:
    ``has_abstract`` — are rebuilt from the bytes of ``ArticleTitle`` / ``VernacularTitle`` and the
    ``AbstractText`` parts of ``Abstract`` (markup removed, ``&lt;``-style and ``&#177;``-style
    references decoded, then :func:`~extractor.fetch.text.decode_entities` and
-   :func:`~extractor.fetch.text.compose`, exactly as the parser's ``flat``): they are the same
+   :func:`~extractor.fetch.text.compose_text`, exactly as the parser's ``flat``): they are the same
    strings the parser produces, so the decision is the pre-filter's own, not an approximation.
 3. A record the pre-filter turns down becomes a ``Skipped`` (id, reason, version, line) without
    any parsing. A kept record, and any record whose bytes do not fit the plain layout (CDATA,
@@ -38,14 +38,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from lxml import etree
 
 from extractor.fetch.hook import PrefilterHook, apply_prefilter
 from extractor.fetch.pubmed_xml import convert_record, iter_pubmed_xml
 from extractor.fetch.streams import READ_ERRORS
-from extractor.fetch.text import compose, decode_entities, squash
+from extractor.fetch.text import compose_text, decode_entities, squash
 from extractor.records import Abstract, Deletion, Problem, Skipped
 
 Item = Abstract | Deletion | Problem | Skipped
@@ -95,6 +95,7 @@ _VERNACULAR = _Element.named(b"VernacularTitle")
 _ABSTRACT = _Element.named(b"Abstract")
 _ABSTRACT_TEXT = _Element.named(b"AbstractText")
 _TAG = re.compile(rb"</?[^\s/<>!?]+" + _ATTRS + rb"\s*/?>")
+_EMPTY_TAG = re.compile(rb"<[^\s/<>!?]+" + _ATTRS + rb"\s*/>")
 _XML_REF = re.compile(r"&(?:#([0-9]+)|#x([0-9a-fA-F]+)|(lt|gt|amp|quot|apos));")
 _PREDEFINED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 _ATTR_SPACE = re.compile(r"[\t\n]")
@@ -108,9 +109,9 @@ class _HandOver(Exception):
     """Something at the file level needs the full reader."""
 
 
-@dataclass(frozen=True)
-class RawView:
-    """What the pre-filter needs of one ``<PubmedArticle>``, read from its bytes."""
+class RawView(NamedTuple):
+    """What the pre-filter needs of one ``<PubmedArticle>``, read from its bytes (a tuple: one is
+    made per record, most of them only to be turned down)."""
 
     pmid: str
     version: int
@@ -167,9 +168,14 @@ def _attribute(pattern: re.Pattern[bytes], attrs: bytes) -> str | None:
 
 
 def _depth(seg: bytes, lo: int, hi: int) -> int:
-    """Open elements in ``seg[lo:hi]`` (no comments, PIs or CDATA there: checked before)."""
-    ends = seg.count(b"</", lo, hi)
-    return seg.count(b"<", lo, hi) - 2 * ends - seg.count(b"/>", lo, hi)
+    """Open elements in ``seg[lo:hi]`` (no comments, PIs or CDATA there: checked before; the range
+    starts after a tag and ends before one). Every ``<`` starts a tag and every ``</`` an end tag
+    (``<`` is escaped everywhere else), but ``/>`` may be text or part of an attribute value
+    (``>`` needs no escaping), so empty-element tags are counted as tags where ``/>`` occurs."""
+    opened = seg.count(b"<", lo, hi) - 2 * seg.count(b"</", lo, hi)
+    if seg.find(b"/>", lo, hi) < 0:
+        return opened
+    return opened - sum(1 for _ in _EMPTY_TAG.finditer(seg, lo, hi))
 
 
 def _first_child(seg: bytes, element: _Element, lo: int) -> re.Match[bytes] | None:
@@ -244,7 +250,7 @@ def raw_view(seg: bytes) -> RawView | None:
             return None  # the parser would look at OtherAbstract elements
     except _Unsure:
         return None
-    text, _sections, has_abstract = compose(title, parts, squashed=True)
+    text, has_abstract = compose_text(title, parts, squashed=True)
     return RawView(pmid=pmid, version=version, text=text, has_abstract=has_abstract)
 
 

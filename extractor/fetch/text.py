@@ -110,6 +110,20 @@ def split_inline_labels(body: str) -> list[tuple[str | None, str]]:
 _UNLABELLED = {"UNLABELLED", "UNLABELED", "UNASSIGNED"}
 
 
+def _pieces(parts: Sequence[tuple[str | None, str]], squashed: bool) -> list[tuple[str | None, str]]:
+    """``(label, "LABEL: content")`` of each part that is not empty (see :func:`compose`)."""
+    pieces: list[tuple[str | None, str]] = []
+    for raw_label, raw_content in parts:
+        content = raw_content if squashed else squash(raw_content)
+        label = (raw_label if squashed else squash(raw_label)) if raw_label else None
+        if label and label.upper() in _UNLABELLED:
+            label = None
+        if not content and not label:
+            continue
+        pieces.append((label, f"{label}: {content}" if label and content else (label or content)))
+    return pieces
+
+
 def compose(title: str, parts: Sequence[tuple[str | None, str]], *, squashed: bool = False
             ) -> tuple[str, tuple[Section, ...], bool]:
     """Build ``(text, sections, has_abstract)`` from a title and (label, content) parts.
@@ -118,24 +132,24 @@ def compose(title: str, parts: Sequence[tuple[str | None, str]], *, squashed: bo
     did); empty parts are dropped; NLM's ``UNLABELLED`` label is treated as no label.
     """
     title = squash(title)
-    pieces: list[str] = []
+    pieces = _pieces(parts, squashed)
     sections: list[Section] = []
     pos = len(title) + 1
-    for raw_label, raw_content in parts:
-        content = raw_content if squashed else squash(raw_content)
-        label = (raw_label if squashed else squash(raw_label)) if raw_label else None
-        if label and label.upper() in _UNLABELLED:
-            label = None
-        if not content and not label:
-            continue
-        piece = f"{label}: {content}" if label and content else (label or content)
-        if pieces:
+    for label, piece in pieces:
+        if sections:
             pos += 1  # the joining space
         sections.append(Section(label=label, start=pos, end=pos + len(piece)))
-        pieces.append(piece)
         pos += len(piece)
-    body = " ".join(pieces)
+    body = " ".join(piece for _label, piece in pieces)
     return f"{title}\n{body}", tuple(sections), bool(body.strip())
+
+
+def compose_text(title: str, parts: Sequence[tuple[str | None, str]], *, squashed: bool = False
+                 ) -> tuple[str, bool]:
+    """``(text, has_abstract)`` of :func:`compose` without the sections (for a reader that only
+    asks the pre-filter)."""
+    body = " ".join(piece for _label, piece in _pieces(parts, squashed))
+    return f"{squash(title)}\n{body}", bool(body.strip())
 
 
 def composed_abstract(record_id: str, title: str, parts: Sequence[tuple[str | None, str]], *, source: str,

@@ -10,10 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from extractor.batch.prefilter import (
+    HAVE_HYPERSCAN,
     REASON_NO_ABSTRACT,
     REASON_NO_NUMBERS,
     REASON_NO_PAIN,
     Prefilter,
+    anchor_words,
     make_config,
     read_terms,
     term_pattern,
@@ -161,17 +163,68 @@ _TERM_SETS = [None, ("prurit*", "itch severity score", "p.o.", "ketamin*"), ("sc
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(st.sampled_from(_PIECES), max_size=12), st.sampled_from(_TERM_SETS), st.booleans())
+@given(st.lists(st.sampled_from(_PIECES), max_size=12), st.sampled_from(_TERM_SETS), st.booleans(),
+       st.booleans())
 def test_fast_rules_equal_the_plain_ones(pieces: list[str], terms: tuple[str, ...] | None,
-                                         has_abstract: bool) -> None:
-    pre = Prefilter(make_config(terms=terms))
+                                         has_abstract: bool, use_hyperscan: bool) -> None:
+    pre = Prefilter(make_config(terms=terms), use_hyperscan=use_hyperscan)
     text = "".join(pieces)
     assert pre.text_reason(text, has_abstract) == _reference_reason(pre, text, has_abstract)
+
+
+def test_hyperscan_is_used_where_it_has_wheels() -> None:
+    """The tests above check the Hyperscan pass only where it is installed (manylinux x86-64)."""
+    import platform
+    import sys
+
+    if sys.platform == "linux" and platform.machine() == "x86_64":
+        assert HAVE_HYPERSCAN
+    assert (Prefilter()._anchors is not None) == HAVE_HYPERSCAN
+    assert Prefilter(use_hyperscan=False)._anchors is None
+    assert Prefilter(make_config(terms=("rückenschmerz*", "pain")))._anchors is None  # not ASCII
+
+
+def test_anchor_words() -> None:
+    assert anchor_words(("pain*", "Painful", "SF-MPQ", "sf", "visual analog*", "ache", "aches")) == \
+        (b"ache", b"pain", b"sf", b"visual")
+    assert anchor_words(("p.o.", "it's", "5-HT")) == (b"5", b"it", b"p")
+    assert anchor_words(("douleur", "rückenschmerz*")) is None
+
+
+_ANCHOR_PIECES = ["pain", "PaIn", "ache", "ACHE", "sf", "5", "ht", "x", "_", "3", " ", "-", ".", "\n", "é",
+                  "\xa0", "\u0130", "\u212a", "\udc80", "Ω", "\x00", "\x7f", "ſ"]
+
+
+@pytest.mark.skipif(not HAVE_HYPERSCAN, reason="hyperscan is not installed")
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_ANCHOR_PIECES), max_size=10))
+def test_anchor_scan_finds_exactly_the_words_at_folded_word_starts(pieces: list[str]) -> None:
+    """``found`` must be True exactly when ``b" " + word`` is in the folded text: at the start, after
+    any byte that is not an ASCII letter, digit or "_" (non-ASCII characters included), in any case."""
+    from extractor.batch.prefilter import _FOLD, AnchorScan
+
+    words = (b"ache", b"pain", b"sf", b"5")
+    scan = AnchorScan(words)
+    data = "".join(pieces).encode("utf-8", "surrogatepass")
+    folded = b" " + data.translate(_FOLD)
+    assert scan.found(data) == any(b" " + w in folded for w in words)
+
+
+@pytest.mark.skipif(not HAVE_HYPERSCAN, reason="hyperscan is not installed")
+@pytest.mark.parametrize(("text", "found"), [
+    ("Pain", True), ("x pain", True), ("x-PAIN", True), ("épain", True), ("3pain", False),
+    ("_pain", False), ("xpain", False), ("spain", False), ("pai n", False), ("a\npain", True), ("", False),
+])
+def test_anchor_scan_word_starts(text: str, found: bool) -> None:
+    from extractor.batch.prefilter import AnchorScan
+
+    assert AnchorScan((b"pain",)).found(text.encode("utf-8")) is found
 
 
 @pytest.mark.shared
 def test_fast_rules_equal_the_plain_ones_on_the_pools(shared: Path) -> None:
     pre = Prefilter()
+    assert pre._anchors is not None or not HAVE_HYPERSCAN
     n = 0
     for name in ("data/abstracts_pool.jsonl", "painbench/pool.jsonl", "painbench/train_pool.jsonl"):
         with (shared / name).open(encoding="utf-8") as fh:
@@ -180,3 +233,23 @@ def test_fast_rules_equal_the_plain_ones_on_the_pools(shared: Path) -> None:
                 assert pre.reason(a) == _reference_reason(pre, a.text, a.has_abstract), a.id
                 n += 1
     assert n > 5000
+
+
+def test_threads_share_a_prefilter() -> None:
+    """Hyperscan needs a scratch space per thread: a shared pre-filter must still decide alike."""
+    import threading
+
+    pre = Prefilter()
+    texts = ["Knee pain fell by 3.", "Nothing here but 3 numbers.", "PAIN-free in 2 of 9."] * 3000
+    expected = [pre.text_reason(t, True) for t in texts]
+    results: dict[int, list[str | None]] = {}
+
+    def decide(k: int) -> None:
+        results[k] = [pre.text_reason(t, True) for t in texts]
+
+    threads = [threading.Thread(target=decide, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(results[k] == expected for k in range(4))

@@ -136,6 +136,10 @@ ODD_RECORDS: list[tuple[str, str]] = [
     ("unknown entity", article("43", abstract=abstract("pain &eacute; 3"))),
     ("pretty-printed", article("44", abstract=abstract("Pain in 3 knees."))
      .replace("><", ">\n    <").replace("\n", "\r\n")),
+    # '>' needs no escaping in text and attribute values: "/>" there ends no tag
+    ("'/>' in text and attribute values", article("45", abstract=abstract("Knee pain a/> 3."),
+                                                   journal='<Volume Note="a/>b">and/or/></Volume><Empty/>')),
+    ("'/>' in a title", article("46", title="Pain a/>b 3", abstract=abstract("LDL fell by 3."))),
 ]
 
 
