@@ -138,12 +138,14 @@ def build_table(chunk: ChunkInput, nlp: Any, batch_size: int, counts: Counter[st
     rows: list[dict[str, Any]] = []
     event_rows: list[tuple[str, int, str, str | None, int | None]] = []  # id, seq, status, reason, version
     events: list[tuple[str, int, str]] = []
+    failed = False
     for item, abstract, record, error in _extract_all(nlp, chunk.abstracts, batch_size):
         counts["read"] += 1
         counts["abstracts"] += 1
         seq = make_seq(f, item)
         version = version_of(abstract)
         if record is None:
+            failed = True
             counts["failed"] += 1
             counts["failed: pipeline error"] += 1
             event_rows.append((abstract.id, seq, STATUS_FAILED, error, version))
@@ -192,7 +194,7 @@ def build_table(chunk: ChunkInput, nlp: Any, batch_size: int, counts: Counter[st
     id_only = pa.Table.from_arrays([given.get(fld.name, pa.nulls(n, fld.type)) for fld in schema],
                                    schema=schema)
     table = pa.concat_tables([values, id_only])
-    if values.num_rows and n:
+    if n and (values.num_rows or failed):  # rows from the extraction loop, then the decided events
         table = table.take(pc.sort_indices(table, sort_keys=[("seq", "ascending")]))  # stable
     events.sort(key=lambda e: e[1])
     return table.combine_chunks(), events

@@ -161,6 +161,28 @@ def test_pipeline_identity_is_stable_across_config_reads(monkeypatch: pytest.Mon
     assert _pipeline_identity(None) == first
 
 
+def test_partition_rows_are_in_item_order_when_the_pipeline_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a chunk whose only extracted abstract fails has no value rows: its failed row and the skipped
+    # rows must still come in item order (failure injected: no real abstract makes the pipeline fail)
+    import extractor.nlp
+    from extractor.batch.chunks import ChunkInput, Event
+    from extractor.batch.worker import build_table
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("injected")
+
+    monkeypatch.setattr(extractor.nlp, "extract", broken)
+    chunk = ChunkInput(0, 0, 0, 3, "in.jsonl", abstracts=[(1, Abstract(id="b", text="Pain 3"))],
+                       events=[Event(0, "a", "skipped", "no numbers", None),
+                               Event(2, "c", "skipped", "no pain terms", None)])
+    counts: Counter[str] = Counter()
+    table, events = build_table(chunk, None, 8, counts)
+    assert table.column("id").to_pylist() == ["a", "b", "c"]
+    assert table.column("status").to_pylist() == ["skipped", "failed", "skipped"]
+    assert [e[0] for e in events] == ["a", "b", "c"]
+    assert counts["failed: pipeline error"] == 1 and counts["skipped"] == 2
+
+
 def test_files_added_at_the_end_are_new_work(dump: Dump, reference: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     first = run_batch(opts(dump.files[:2], out))
