@@ -20,6 +20,7 @@ _EDGE_STOP = frozenset({
     "using", "use", "used", "vs", "versus", "compared", "than", "as", "while", "whereas", "but", "also",
     "only", "then", "after", "before", "during", "plus", "n", "respectively",
 })
+_EDGE_STOP_NOT_ARM = _EDGE_STOP - {"group", "arm"}  # "control group" may end an arm name
 _WORD_RE = re.compile(r"[A-Za-z0-9][\w+./'’-]*|\(|\)")
 # a dose written after a drug name: "50 mg/day", "4 mg every 4 weeks", "0.5 %"
 _DOSE_RE = re.compile(r"\s\d[\d.,]*\s*(?:mg|µg|μg|mcg|ng|g|ml|mL|l|iu|IU|units?|mmol|%)(?![A-Za-z])")
@@ -54,7 +55,7 @@ def clean_arm(name: str) -> str | None:
     words = name.split()
     while words and words[0].lower().strip("(),;:") in _EDGE_STOP:
         words.pop(0)
-    while words and words[-1].lower().strip("(),;:") in _EDGE_STOP - {"group", "arm"}:
+    while words and words[-1].lower().strip("(),;:") in _EDGE_STOP_NOT_ARM:
         words.pop()
     out = " ".join(words).strip(" ,;:(")
     if out.endswith(")") and "(" not in out:
@@ -104,7 +105,7 @@ def arm_name_after(text: str, pos: int, max_words: int = 5) -> str | None:
         chunk = chunk[:m.start()]
     words = [w.group(0) for w in _WORD_RE.finditer(chunk)]
     lead = 0
-    while lead < len(words) and words[lead].lower() in _EDGE_STOP - {"group", "arm"}:
+    while lead < len(words) and words[lead].lower() in _EDGE_STOP_NOT_ARM:
         lead += 1
     words = words[lead:]
     # end at "group"/"arm" if it comes soon ("the control group and ..." → "control group")
