@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 
-from extractor.nlp.fastre import Scanner
 from extractor.nlp.numbers import parse_number_words
 
 # words that cannot start or end an arm name
@@ -37,17 +36,64 @@ _GROUP_COUNT_RE = re.compile(
     r"(?:(?:equal|parallel|treatment|study|different|separate|randomi[sz]ed|independent|matched)\s+)?"
     r"(?:groups|arms|cohorts)\b"
 )
-_GROUP_COUNT_SCAN = Scanner(_GROUP_COUNT_RE)  # the same matches, found faster
 _WORD_K = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
 
 
 def stated_group_count(lower: str) -> int | None:
     """The number of arms an abstract states ("randomized into three groups"), if any."""
-    m = _GROUP_COUNT_SCAN.search(lower)
+    m = _group_count_search(lower)
     if not m:
         return None
     k = m.group("k")
     return int(k) if k.isdigit() else _WORD_K.get(k)
+
+
+_GROUP_NOUNS = ("groups", "arms", "cohorts")
+
+
+def _group_count_search(text: str) -> re.Match[str] | None:
+    """``_GROUP_COUNT_RE.search(text)``, looked for from the nouns ("groups", "arms", "cohorts")
+    backwards instead of from every digit and number word forwards.
+
+    A match is a number, spaces, perhaps one modifier word and spaces, then the noun; the number
+    and the modifier are whole words (a word boundary before, spaces after). So a match ending at
+    a noun can only start at the word before it or at the one before that, and the pattern is
+    tried there (the farther first). Matches ending at different nouns cannot overlap (a noun is
+    no number or modifier), so the first noun with a match has the leftmost one.
+    """
+    nouns: list[int] = []
+    for noun in _GROUP_NOUNS:
+        at = text.find(noun)
+        while at >= 0:
+            nouns.append(at)
+            at = text.find(noun, at + 1)
+    match = _GROUP_COUNT_RE.match
+    for at in sorted(nouns):
+        starts: list[int] = []
+        end = at
+        for _ in range(2):  # the word before the noun, then the one before that
+            word_end = end
+            while word_end > 0 and text[word_end - 1].isspace():  # str.isspace is "\s"
+                word_end -= 1
+            if word_end == end:
+                break  # no space before: no match ends here (through this word)
+            start = word_end
+            while start > 0 and _is_word_char(text[start - 1]):
+                start -= 1
+            if start == word_end:
+                break
+            starts.append(start)
+            end = start
+        for start in reversed(starts):
+            m = match(text, start)
+            if m is not None:
+                return m
+    return None
+
+
+def _is_word_char(c: str) -> bool:
+    r"""``re.fullmatch(r"\w", c)`` (Unicode)."""
+    return c.isalnum() or c == "_"
 
 
 def clean_arm(name: str) -> str | None:
