@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 
-from extractor.nlp.fastre import Scanner
 from extractor.nlp.numbers import parse_number_words
 
 # words that cannot start or end an arm name
@@ -20,6 +19,7 @@ _EDGE_STOP = frozenset({
     "using", "use", "used", "vs", "versus", "compared", "than", "as", "while", "whereas", "but", "also",
     "only", "then", "after", "before", "during", "plus", "n", "respectively",
 })
+_EDGE_STOP_NOT_ARM = _EDGE_STOP - {"group", "arm"}  # "control group" may end an arm name
 _WORD_RE = re.compile(r"[A-Za-z0-9][\w+./'’-]*|\(|\)")
 # a dose written after a drug name: "50 mg/day", "4 mg every 4 weeks", "0.5 %"
 _DOSE_RE = re.compile(r"\s\d[\d.,]*\s*(?:mg|µg|μg|mcg|ng|g|ml|mL|l|iu|IU|units?|mmol|%)(?![A-Za-z])")
@@ -36,17 +36,64 @@ _GROUP_COUNT_RE = re.compile(
     r"(?:(?:equal|parallel|treatment|study|different|separate|randomi[sz]ed|independent|matched)\s+)?"
     r"(?:groups|arms|cohorts)\b"
 )
-_GROUP_COUNT_SCAN = Scanner(_GROUP_COUNT_RE)  # the same matches, found faster
 _WORD_K = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
 
 
 def stated_group_count(lower: str) -> int | None:
     """The number of arms an abstract states ("randomized into three groups"), if any."""
-    m = _GROUP_COUNT_SCAN.search(lower)
+    m = _group_count_search(lower)
     if not m:
         return None
     k = m.group("k")
     return int(k) if k.isdigit() else _WORD_K.get(k)
+
+
+_GROUP_NOUNS = ("groups", "arms", "cohorts")
+
+
+def _group_count_search(text: str) -> re.Match[str] | None:
+    """``_GROUP_COUNT_RE.search(text)``, looked for from the nouns ("groups", "arms", "cohorts")
+    backwards instead of from every digit and number word forwards.
+
+    A match is a number, spaces, perhaps one modifier word and spaces, then the noun; the number
+    and the modifier are whole words (a word boundary before, spaces after). So a match ending at
+    a noun can only start at the word before it or at the one before that, and the pattern is
+    tried there (the farther first). Matches ending at different nouns cannot overlap (a noun is
+    no number or modifier), so the first noun with a match has the leftmost one.
+    """
+    nouns: list[int] = []
+    for noun in _GROUP_NOUNS:
+        at = text.find(noun)
+        while at >= 0:
+            nouns.append(at)
+            at = text.find(noun, at + 1)
+    match = _GROUP_COUNT_RE.match
+    for at in sorted(nouns):
+        starts: list[int] = []
+        end = at
+        for _ in range(2):  # the word before the noun, then the one before that
+            word_end = end
+            while word_end > 0 and text[word_end - 1].isspace():  # str.isspace is "\s"
+                word_end -= 1
+            if word_end == end:
+                break  # no space before: no match ends here (through this word)
+            start = word_end
+            while start > 0 and _is_word_char(text[start - 1]):
+                start -= 1
+            if start == word_end:
+                break
+            starts.append(start)
+            end = start
+        for start in reversed(starts):
+            m = match(text, start)
+            if m is not None:
+                return m
+    return None
+
+
+def _is_word_char(c: str) -> bool:
+    r"""``re.fullmatch(r"\w", c)`` (Unicode)."""
+    return c.isalnum() or c == "_"
 
 
 def clean_arm(name: str) -> str | None:
@@ -54,7 +101,7 @@ def clean_arm(name: str) -> str | None:
     words = name.split()
     while words and words[0].lower().strip("(),;:") in _EDGE_STOP:
         words.pop(0)
-    while words and words[-1].lower().strip("(),;:") in _EDGE_STOP - {"group", "arm"}:
+    while words and words[-1].lower().strip("(),;:") in _EDGE_STOP_NOT_ARM:
         words.pop()
     out = " ".join(words).strip(" ,;:(")
     if out.endswith(")") and "(" not in out:
@@ -104,7 +151,7 @@ def arm_name_after(text: str, pos: int, max_words: int = 5) -> str | None:
         chunk = chunk[:m.start()]
     words = [w.group(0) for w in _WORD_RE.finditer(chunk)]
     lead = 0
-    while lead < len(words) and words[lead].lower() in _EDGE_STOP - {"group", "arm"}:
+    while lead < len(words) and words[lead].lower() in _EDGE_STOP_NOT_ARM:
         lead += 1
     words = words[lead:]
     # end at "group"/"arm" if it comes soon ("the control group and ..." → "control group")

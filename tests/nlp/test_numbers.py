@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from extractor.nlp.numbers import find_numbers, parse_number, parse_number_words
+from extractor.nlp.numbers import Number, find_numbers, parse_number, parse_number_words
 
 
 @pytest.mark.parametrize(("text", "value"), [
@@ -51,3 +51,23 @@ def test_huge_and_odd_inputs_do_not_crash() -> None:
     assert find_numbers("9" * 5000) == []  # larger than any plausible value: skipped
     assert find_numbers("") == []
     assert [n.value for n in find_numbers("x1e999 and 1e-999")] in ([0.0], [])
+
+
+def test_number_init_is_the_dataclass_one() -> None:
+    """``Number.__init__`` is written out (for speed): same parameters, defaults and result."""
+    import dataclasses
+    import inspect
+
+    params = list(inspect.signature(Number).parameters.values())
+    assert [p.name for p in params] == [f.name for f in dataclasses.fields(Number)]
+    assert [p.default for p in params] == [
+        inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default
+        for f in dataclasses.fields(Number)]
+    n = Number(3, 5, 12.0, "12", True, percent=True)
+    assert (n.start, n.end, n.value, n.text, n.is_int, n.words, n.signed, n.percent, n.sci) == \
+        (3, 5, 12.0, "12", True, False, False, True, False)
+    assert n == Number(start=3, end=5, value=12.0, text="12", is_int=True, words=False, signed=False,
+                       percent=True, sci=False)
+    assert hash(n) == hash(dataclasses.replace(n)) and dataclasses.replace(n, end=6).end == 6
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(n, "start", 4)  # noqa: B010 (assigning a field of a frozen Number must fail)

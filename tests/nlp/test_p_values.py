@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from spacy.language import Language
+
+from extractor.nlp.components.p_values import _all_characters, _LeadFilter
 
 Values = Callable[[str, str], list[dict[str, Any]]]
 
@@ -47,3 +51,27 @@ def test_provenance_of_p_values(values: Values) -> None:
     assert e["producer_id"].startswith("p_value.") and e["source"] == "rule"
     assert 0 < e["confidence"] <= 1
     assert e["sentence"] == "The VAS score fell (p < 0.001)."
+
+
+_LEAD_TEXTS = [
+    "p<0.05", "(P = .03)", "İp < 0.05; ſp = 0.01; Kp = 0.2; ıp=0.3; xp = 0.1", "-p = 0.2 /p = 0.3",
+    "((< .001) [≤ 0.04] (< 0.5) ( <.02 )", "P\u2009=\u20090.004 and p-value of 0.04, ps ≤ 0.029",
+    "ends with (", "ends with p", "", "PP = 0.01 pP=0.02 Ps=0.3", "(p<.001)(p<.002)",
+]
+
+
+@pytest.mark.parametrize("text", _LEAD_TEXTS)
+def test_lead_filter_gives_the_pattern_matches(nlp: Language, text: str) -> None:
+    component = nlp.get_pipe("extractor_p_values")
+    for _, lead, _ in component._value:
+        assert lead.starts is not None  # the packaged rules all start with look-arounds
+        expected = [(m.span(), m.groupdict()) for m in lead.pattern.finditer(text)]
+        assert [(m.span(), m.groupdict()) for m in lead.finditer(text)] == expected
+
+
+@pytest.mark.parametrize("pattern", [r"(?<=[ab])c", r"(?=[Cc])(?<!a)c\w", r"(?<![a-z])(?=x)x+", r"x?"])
+def test_lead_filter_on_other_patterns(pattern: str) -> None:
+    rx = re.compile(pattern, re.IGNORECASE)
+    lead = _LeadFilter(rx, _all_characters())
+    for text in ("ac bc Cc aC xx Ax xC", "c", "", "İc ſC Kx"):
+        assert [m.span() for m in lead.finditer(text)] == [m.span() for m in rx.finditer(text)]

@@ -4,6 +4,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 Values = Callable[[str, str], list[dict[str, Any]]]
 
@@ -86,3 +88,32 @@ def test_a_headline_that_is_one_arm_gives_way_to_the_arms(values: Values) -> Non
     text = "Patients were randomized to receive celecoxib (n = 98) or placebo (n = 102) for 12 weeks."
     assert arms(values, text) == [98, 102]
     assert headline(values, text) is None
+
+
+GROUP_COUNT_PIECES = ["two", "three", "ten", "10", "1", "2", " ", "  ", "\n", "\u00a0", "equal", "treatment",
+                      "groups", "arms", "cohorts", "forearms", "x", "-", "(", "_", "é", "often", "s"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(GROUP_COUNT_PIECES), max_size=20))
+def test_group_count_search_finds_what_the_pattern_finds(pieces: list[str]) -> None:
+    """The backwards search from the nouns gives the pattern's first match."""
+    from extractor.nlp.arms import _GROUP_COUNT_RE, _group_count_search
+
+    text = "".join(pieces)
+    expected = _GROUP_COUNT_RE.search(text)
+    found = _group_count_search(text)
+    assert (found is None) == (expected is None)
+    if found is not None and expected is not None:
+        assert (found.span(), found.group("k")) == (expected.span(), expected.group("k"))
+
+
+def test_word_char_is_the_regex_one() -> None:
+    import re
+    from array import array
+
+    from extractor.nlp.arms import _is_word_char
+
+    every = array("I", range(0x110000)).tobytes().decode("utf-32-le", "surrogatepass")
+    word = re.compile(r"\w")
+    assert all((word.fullmatch(c) is not None) == _is_word_char(c) for c in every)

@@ -67,3 +67,20 @@ def test_trigger_scan_finds_exactly_the_triggers_in_the_text(pieces: list[str]) 
     present: set[str] = set()
     _TriggerScan(triggers).add_present(text, present)
     assert present == {t for t in triggers if t in text}
+
+
+LOWER_TRIGGER_PIECES = ["point", "-point ", " ", "scale", "pain", "10", "0", " mm", "behavioral", "objective",
+                        "score", "numer", "x", "-"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(LOWER_TRIGGER_PIECES), max_size=25))
+def test_lower_triggers_found_are_those_in_the_text(pieces: list[str]) -> None:
+    """The shortcuts (a trigger's shorter triggers, its first word shared with others) skip only
+    triggers that are not there."""
+    from extractor.nlp.components.scales import _lower_triggers_in, _trigger_order
+
+    triggers = {"point scale", "point pain", "-point ", "point numer", "pain", "10", "100 mm", "100-mm",
+                "numer", "objective pain", "objective scale", "behavioral score", "behavioral pain", "scale"}
+    text = "".join(pieces)
+    assert _lower_triggers_in(_trigger_order(triggers), text) == {t for t in triggers if t in text}

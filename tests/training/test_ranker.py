@@ -258,12 +258,11 @@ DENOMINATOR_WORDS = ["of", " ", "the ", "1", "23", "/", " / ", "o", "f", "x", "\
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(DENOMINATOR_WORDS), max_size=30))
 def test_denominator_parts_find_what_the_pattern_finds(words: list[str]) -> None:
-    """The denominator scan, split in two merged patterns, gives exactly the single pattern's
+    """The denominator scan, split in two merged searches, gives exactly the single pattern's
     matches."""
-    from extractor.nlp.fastre import finditer_merged
     from extractor.nlp.trained import features
 
     text = "".join(words)
-    merged = [(m.span(), m.group(1)) for m in finditer_merged(features._DENOMINATOR_PARTS, text)]
+    merged = [(m.span(), m.group(1)) for m in features.denominator_matches(text)]
     single = [(m.span(), m.group(1) or m.group(2)) for m in features._DENOMINATOR.finditer(text)]
     assert merged == single

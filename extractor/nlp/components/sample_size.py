@@ -129,6 +129,39 @@ _K_N_GROUPS = re.compile(r"\b(?P<k>two|three|four|five|six|seven|eight|2|3|4|5|6
 _GENDER_AFTER = re.compile(r"\s*(?:[a-z]+\s+)?(?:women|woman|men|man|males?|females?|boys?|girls?)\b")
 
 
+# patterns of the arm-size rules below (compiled once: a module-level re call looks its pattern up
+# in re's cache every time, which for the person-noun ones means hashing a 900-character string)
+_GROUP_LABEL_BEFORE_RE = re.compile(r"\b([Gg]roup\s+(?:[A-Z]{1,3}|[IVX]{1,4}|\d))\b[^.;,()]{0,25}$")
+_PERSON_WERE_AFTER_RE = re.compile(rf"\s*(?:[a-z]+\s+)?(?:{PERSON_NOUNS})\b\s*(?:were\s+|as\s+|"
+                                   rf"who\s+)?")
+_N_EQUALS_END_RE = re.compile(r"[\s(\[,;]*n\s*[=:]\s*$")
+_ARM_WORD_RE = re.compile(r"\b(?:group|arm|cohort|placebo|control|sham)\b")
+_PERSON_THEN_RE = re.compile(rf"\b(?:{PERSON_NOUNS})\b([^.;()]*)$")
+_ALLOCATION_VERB_RE = re.compile(r"\b(?:were|was|received?|receiving|randomi\w+|assigned|allocated|to|"
+                                 r"treated)\b")
+_PAREN_NAME_END_RE = re.compile(r"\(\s*([^()]{1,40}?)\s*[;,]\s*$")
+_DIGIT_FIRST_RE = re.compile(r"\W*\d")
+_PAREN_OPEN_END_RE = re.compile(r"(?:\(\s*([^()]{1,40}?)\s*;|"
+                                r"\()\s*$")
+_PERSON_CLOSE_RE = re.compile(rf"\s*(?:{PERSON_NOUNS})\s*\)")
+_GROUP_OR_ARM_RE = re.compile(r"(?i)\b(?:group|arm)\b")
+_SHARE_NAME_RE = re.compile(r"(?i)\bper\s*cent|%|^\W*\d")
+_GROUP_OF_END_RE = re.compile(r"\b(?:group|arm|cohort)(?:\s+[a-z0-9]{1,3})?\s+(?:of|consisted\s+of|included|"
+                              r"comprised|"
+                              r"contained|had|with)\s+$")
+_PERSON_AFTER_RE = re.compile(rf"\s*(?:[a-z]+\s+)?(?:{PERSON_NOUNS})\b")
+_ALLOCATED_VERB_RE = re.compile(r"receiv|allocated|assigned|randomi|treated|given|"
+                                r"underwent")
+_RANDOMIZED_RE = re.compile(r"randomi|assigned|allocated")
+_GROUP_WORD_RE = re.compile(r"\b(?:group|arm|cohort)\b")
+_OUTCOME_VERB_RE = re.compile(r"[^.;]{0,40}?\b(?:had|developed|experienced|reported|achieved|showed|required|"
+                              r"died|complained|suffered|obtain\w*|failed|needed|noted)\b")
+_PERCENT_PAREN_RE = re.compile(r"\s*\(\s*[\d.]+\s*%")
+_OUT_OF_RE = re.compile(r"\s*(?:out\s+)?of\s+\d")
+_ALLOCATION_SENTENCE_RE = re.compile(r"randomi|assign|allocat|divided|received|receiving|treated|enrol|"
+                                     r"includ|consist|compris|underwent|given|group|arm")
+
+
 def _gender_after(lower: str, n: Number) -> bool:
     return _GENDER_AFTER.match(lower, n.end) is not None
 
@@ -160,14 +193,13 @@ def _subset_sum(pool: list[Number], total: int) -> list[Number] | None:
 def _arm_name_near(text: str, lower: str, n: Number) -> str | None:
     """The arm a count belongs to: a "group X" label just before it, else the words after it."""
     before = text[max(0, n.start - 40):n.start]
-    m = re.search(r"\b([Gg]roup\s+(?:[A-Z]{1,3}|[IVX]{1,4}|\d))\b[^.;,()]{0,25}$", before)
+    m = _GROUP_LABEL_BEFORE_RE.search(before)
     if m:
         return m.group(1)
     m_in = _IN_GROUP.match(lower, n.end)
     pos = m_in.end() if m_in else n.end
     if not m_in:
-        m_p = re.match(rf"\s*(?:[a-z]+\s+)?(?:{PERSON_NOUNS})\b\s*(?:were\s+|as\s+|"
-                       rf"who\s+)?", lower[pos:pos + 40])
+        m_p = _PERSON_WERE_AFTER_RE.match(lower[pos:pos + 40])
         if m_p:
             pos += m_p.end()
     return arm_name_after(text, pos)
@@ -331,18 +363,16 @@ class SampleSizeExtractor(RuleComponent):
     def _n_equals_is_total(lower: str, start: int) -> bool:
         """Is "(n = N)" at ``start`` the size of the whole sample (after people), not of an arm?"""
         before = lower[max(0, start - 60):start]
-        before = re.sub(r"[\s(\[,;]*n\s*[=:]\s*$", "", before)
+        before = _N_EQUALS_END_RE.sub("", before)
         tail = before[-25:]
-        if re.search(r"\b(?:group|arm|cohort|placebo|control|sham)\b", tail):
+        if _ARM_WORD_RE.search(tail):
             return False
-        m = re.search(rf"\b(?:{PERSON_NOUNS})\b([^.;()]*)$", before)
+        m = _PERSON_THEN_RE.search(before)
         if m is None:
             return False
         # "patients ( n = 25 )", "patients with acute NP ( n = 72 )" — but not "patients were
         # randomised to receive oxaprozin ( n = 49 )"
-        return len(m.group(1)) <= 30 and re.search(
-            r"\b(?:were|was|received?|receiving|randomi\w+|assigned|allocated|to|"
-            r"treated)\b", m.group(1)) is None
+        return len(m.group(1)) <= 30 and _ALLOCATION_VERB_RE.search(m.group(1)) is None
 
     def _score(self, cand: Candidate, lower: str, ctx: DocContext, lo: int, hi: int,
                next_number: int) -> None:
@@ -521,22 +551,21 @@ class SampleSizeExtractor(RuleComponent):
                 several = n_eq_sentences.get(ctx.sentence_index(num.start), 0) >= 2
                 if not several and self._n_equals_is_total(lower, num.start):
                     continue
-                inner = re.search(r"\(\s*([^()]{1,40}?)\s*[;,]\s*$", text[max(0, pos - 45):pos + 1])
+                inner = _PAREN_NAME_END_RE.search(text[max(0, pos - 45):pos + 1])
                 name = inner.group(1) if inner else arm_name_before(text, pos)
-                if inner and re.match(r"\W*\d", name or ""):
+                if inner and _DIGIT_FIRST_RE.match(name or ""):
                     # "dipyridamole (200 mg b.i.d., n = 198)": a dose inside, the arm before it
                     name = arm_name_before(text, max(0, pos - 45) + inner.start())
             else:
                 # "Group B (betamethasone; 37 pts)", "group ( 120 cases )"
-                m_par = re.search(r"(?:\(\s*([^()]{1,40}?)\s*;|"
-                                  r"\()\s*$", text[max(0, num.start - 45):num.start])
-                if not (m_par and re.match(rf"\s*(?:{PERSON_NOUNS})\s*\)", lower[num.end:num.end + 20])):
+                m_par = _PAREN_OPEN_END_RE.search(text[max(0, num.start - 45):num.start])
+                if not (m_par and _PERSON_CLOSE_RE.match(lower[num.end:num.end + 20])):
                     continue
                 pos = num.start - len(m_par.group(0))
                 name = arm_name_before(text, pos) or m_par.group(1)
-                if name is None or not re.search(r"(?i)\b(?:group|arm)\b", text[max(0, pos - 30):pos]):
+                if name is None or not _GROUP_OR_ARM_RE.search(text[max(0, pos - 30):pos]):
                     continue
-            if name and re.search(r"(?i)\bper\s*cent|%|^\W*\d", name):
+            if name and _SHARE_NAME_RE.search(name):
                 name = None  # "Eight percent (n = 7)" is a share, not an arm
             if name:
                 found.append((num, name))
@@ -559,10 +588,8 @@ class SampleSizeExtractor(RuleComponent):
             window = lower[max(0, num.start - 40):num.start]
             if "group" not in window and "arm" not in window and "cohort" not in window:
                 continue
-            m = re.search(r"\b(?:group|arm|cohort)(?:\s+[a-z0-9]{1,3})?\s+(?:of|consisted\s+of|included|"
-                          r"comprised|"
-                          r"contained|had|with)\s+$", lower[max(0, num.start - 40):num.start])
-            if not m or not re.match(rf"\s*(?:[a-z]+\s+)?(?:{PERSON_NOUNS})\b", lower[num.end:num.end + 30]):
+            m = _GROUP_OF_END_RE.search(lower[max(0, num.start - 40):num.start])
+            if not m or not _PERSON_AFTER_RE.match(lower[num.end:num.end + 30]):
                 continue
             verb = re.search(r"\s+(?:of|consisted\s+of|included|comprised|contained|had|"
                              r"with)\s+$", m.group(0))
@@ -588,27 +615,24 @@ class SampleSizeExtractor(RuleComponent):
             tail = lower[m_in.end():m_in.end() + 50]
             verb = m_in.group(0)
             sent_i = ctx.sentence_index(num.start)
-            allocated = re.search(r"receiv|allocated|assigned|randomi|treated|given|"
-                                  r"underwent", verb) is not None
+            allocated = _ALLOCATED_VERB_RE.search(verb) is not None
             if not allocated and verb.strip().endswith("to"):
                 s0, s1 = ctx.sentence_at(num.start)
-                allocated = re.search(r"randomi|assigned|allocated", lower[s0:num.start]) is not None
-            grouped = re.search(r"\b(?:group|arm|cohort)\b", tail[:40]) is not None
+                allocated = _RANDOMIZED_RE.search(lower[s0:num.start]) is not None
+            grouped = _GROUP_WORD_RE.search(tail[:40]) is not None
             if allocated:
                 allocated_sentences.add(sent_i)
             elif not grouped and sent_i not in allocated_sentences:
                 continue
-            if re.match(r"[^.;]{0,40}?\b(?:had|developed|experienced|reported|achieved|showed|required|"
-                        r"died|complained|suffered|obtain\w*|failed|needed|noted)\b", tail):
+            if _OUTCOME_VERB_RE.match(tail):
                 continue  # an outcome count ("9 patients in group A had nausea")
-            if re.match(r"\s*\(\s*[\d.]+\s*%", lower[num.end:num.end + 12]) or \
-                    re.match(r"\s*(?:out\s+)?of\s+\d", lower[num.end:num.end + 12]):
+            if _PERCENT_PAREN_RE.match(lower[num.end:num.end + 12]) or \
+                    _OUT_OF_RE.match(lower[num.end:num.end + 12]):
                 continue  # "8 (19.5%) in group 1": an outcome count
             if _OUTCOME_LOCUS_RE.search(lower, max(0, num.start - 30), num.start):
                 continue  # "nausea occurred in 12 patients in the placebo group": an outcome count
             sentence = lower[slice(*ctx.sentence_at(num.start))]
-            if not re.search(r"randomi|assign|allocat|divided|received|receiving|treated|enrol|includ|"
-                             r"consist|compris|underwent|given|group|arm", sentence):
+            if not _ALLOCATION_SENTENCE_RE.search(sentence):
                 continue
             name = arm_name_after(text, m_in.end())
             by_sentence.setdefault(sent_i, []).append((num, name))

@@ -12,6 +12,7 @@ Candidates: ``kind="scale"`` with ``scale``; span group ``extractor.scales`` (la
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -46,11 +47,46 @@ _REST_MOVEMENT_RE = re.compile(
     r"deep\s+breathing|swallowing|injection)\b")
 
 
-def _trigger_order(triggers: set[str]) -> list[tuple[str, tuple[str, ...]]]:
+def _trigger_order(triggers: set[str]) -> list[tuple[str, tuple[str, ...], str | None]]:
     """The triggers, each with the shorter triggers it contains, shortest first (so that the
-    check of "behavioural pain" is skipped whenever "pain" is absent)."""
+    check of "behavioural pain" is skipped whenever "pain" is absent), and with the first word it
+    shares with other triggers of several words, when that word is no trigger itself (the checks
+    of "point scale", "point rating", ... are skipped whenever "point" is absent, which is looked
+    for once)."""
     ordered = sorted(triggers, key=lambda t: (len(t), t))
-    return [(t, tuple(u for u in ordered if len(u) < len(t) and u in t)) for t in ordered]
+    firsts = {t: _first_word(t) for t in ordered}
+    counts = Counter(firsts.values())
+    out: list[tuple[str, tuple[str, ...], str | None]] = []
+    for t in ordered:
+        first = firsts[t]
+        shared_first = first if first != t and counts[first] >= 2 and first not in triggers else None
+        out.append((t, tuple(u for u in ordered if len(u) < len(t) and u in t), shared_first))
+    return out
+
+
+def _lower_triggers_in(ordered: list[tuple[str, tuple[str, ...], str | None]], lower: str) -> set[str]:
+    """The triggers (in ``_trigger_order``) that occur in ``lower``."""
+    present: set[str] = set()
+    first_words: dict[str, bool] = {}  # is the first word of longer triggers there?
+    for t, inner, first in ordered:
+        # a trigger containing another one cannot be there when that one is not
+        if inner and not present.issuperset(inner):
+            continue
+        if first is not None:
+            there = first_words.get(first)
+            if there is None:
+                there = first_words[first] = first in lower
+            if not there:
+                continue
+        if t in lower:
+            present.add(t)
+    return present
+
+
+def _first_word(trigger: str) -> str:
+    """ "point scale" → "point", "-point " → "point", "numer" → "numer"."""
+    words = re.split(r"[\s-]+", trigger.strip())
+    return next((w for w in words if w), trigger)
 
 
 class _TriggerScan:
@@ -119,11 +155,7 @@ class PainScaleMatcher(RuleComponent):
         found: list[tuple[ScaleMatch, Rule]] = []
         taken: list[tuple[int, int]] = []
         # every distinct trigger is checked once per document
-        present: set[str] = set()
-        for t, inner in lower_triggers:
-            # a trigger containing another one cannot be there when that one is not
-            if (not inner or present.issuperset(inner)) and t in lower:
-                present.add(t)
+        present = _lower_triggers_in(lower_triggers, lower)
         exact_triggers.add_present(text, present)
         if not present:
             return []

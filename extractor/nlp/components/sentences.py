@@ -27,8 +27,8 @@ class SentenceSegmenter(RuleComponent):
         idx = doc.to_array(IDX).astype(np.int64)
         # a boundary offset falls on (or just before) the token that starts the sentence
         tokens = np.searchsorted(idx, np.asarray(starts, dtype=np.int64), side="left")
-        tokens = tokens[tokens < len(doc)]
-        return [0, *sorted(set(int(t) for t in tokens if t > 0))]
+        n = len(doc)
+        return [0, *sorted({t for t in tokens.tolist() if 0 < t < n})]
 
     def set_annotations(self, doc: Doc, matches: list[int]) -> None:
         if len(doc) == 0:

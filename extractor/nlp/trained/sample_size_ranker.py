@@ -164,9 +164,9 @@ class SampleSizeRanker(TrainablePipe):
                 if j is not None:
                     X[r, j] = val
         X = (X - self._mean) / self._scale
-        X[np.ix_(~null_rows, self._null_mask)] = 0.0
-        X[np.ix_(null_rows, ~self._null_mask)] = 0.0
-        return X
+        # the "no headline" features of candidate rows and the others of "no headline" rows are 0
+        own = null_rows[:, None] == self._null_mask[None, :]
+        return np.where(own, X, np.float32(0.0))
 
     def _batch(self, docs: Sequence[Doc]) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
         """Feature rows of every option of every doc, their rule offsets, and each doc's rows.
