@@ -263,7 +263,7 @@ def stage_table(path: Path, skip_path: Path) -> tuple[float, float]:
     per abstract that passes)."""
     n_records = sum(1 for _ in iter_source(path))
     pre = Prefilter()
-    hook = pre.text_reason
+    hook = pre  # as the batch stage hands it to the reader (raw_reason included)
     bare = cpu_per_record(lambda: bare_parse(path))
     abstracts: list[Abstract] = []
 

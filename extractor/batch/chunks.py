@@ -153,7 +153,7 @@ def iter_chunks(file: InputFile, chunk_size: int, prefilter: Prefilter, *, fmt: 
     state = state if state is not None else ReadState()
     chunk: ChunkInput | None = None
     item = -1
-    hook = prefilter.text_reason if prefilter.config.enabled else None
+    hook = prefilter if prefilter.config.enabled else None  # its raw_reason too
     for item, obj in enumerate(iter_source(Path(file.path), fmt, prefilter=hook, parse_all=parse_all,
                                            **(options or {}))):
         state.items = item + 1

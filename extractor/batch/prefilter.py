@@ -3,9 +3,12 @@
 An abstract passes when (each rule can be switched off):
 
 * it has abstract text (``Abstract.has_abstract``; a title alone is skipped as ``no abstract``);
-* it holds a number: a digit, or a number written as a word from "two" upwards (``no numbers``);
 * it names pain: one of the pain terms, matched case-insensitively at the start of a word
-  (``no pain terms``).
+  (``no pain terms``);
+* it holds a number: a digit, or a number written as a word from "two" upwards (``no numbers``).
+
+The first rule that fails gives the reason, in this order (so ``no numbers`` counts the abstracts
+about pain that were skipped for want of numbers).
 
 A term is a word or phrase; a trailing ``*`` matches any ending (``analges*`` → analgesia,
 analgesic, …); a space matches any run of whitespace or a hyphen. The default list covers pain
@@ -17,9 +20,12 @@ for the first word of every term at word starts in one pass (see :class:`AnchorS
 abstracts have none; the others go on to a byte-level candidate test (one regular-expression pass
 that stops at every space, about 12 µs; see :func:`candidate_pattern`) and then to the terms'
 own regular expression, which decides. Without Hyperscan every abstract takes that path (the same
-decisions). ``text_reason(text, has_abstract)`` is the same decision from the two inputs alone:
-the batch stage hands it to the reader (``iter_source(..., prefilter=...)``), which for PubMed XML
-takes it on each record's raw bytes and parses only the records that pass.
+decisions). ``text_reason(text, has_abstract)`` (also the pre-filter's ``__call__``) is the same
+decision from the two inputs alone: the batch stage hands the pre-filter to the reader
+(``iter_source(..., prefilter=Prefilter())``), which for PubMed XML takes it on each record's raw
+bytes and parses only the records that pass. There it first asks :meth:`Prefilter.raw_reason` on
+the record's whole XML: where Hyperscan finds no term's first word anywhere in the record (about
+3 µs), the record is turned down without its text being rebuilt.
 """
 
 from __future__ import annotations
@@ -63,7 +69,7 @@ NUMBER_WORDS: tuple[str, ...] = (
 REASON_NO_ABSTRACT = "no abstract"
 REASON_NO_NUMBERS = "no numbers"
 REASON_NO_PAIN = "no pain terms"
-REASONS: tuple[str, ...] = (REASON_NO_ABSTRACT, REASON_NO_NUMBERS, REASON_NO_PAIN)
+REASONS: tuple[str, ...] = (REASON_NO_ABSTRACT, REASON_NO_PAIN, REASON_NO_NUMBERS)  # checked in this order
 
 _TERM = re.compile(r"^[\w][\w \-./'+]*\*?$", re.UNICODE)
 
@@ -233,6 +239,88 @@ def anchor_scan(words: tuple[bytes, ...]) -> AnchorScan:
     return AnchorScan(words)
 
 
+# Bytes of a record's XML between two words of a term in the reader's text: white space, hyphens
+# (any byte that is no ASCII word character, UTF-8 of Unicode spaces included), references that
+# stand for such characters, and markup the reader drops.
+_GAP = (rb"(?:[^A-Za-z0-9_]|&(?:amp|lt|gt|quot|apos|#[0-9]+|#[xX][0-9A-Fa-f]+);"
+        rb"|&amp;[A-Za-z][A-Za-z0-9]*;|<[^>]*>)+")
+# What can hide a term from RecordScreen's expressions: (expression, caseless?)
+_HIDING: tuple[tuple[bytes, bool], ...] = (
+    # a character reference to an ASCII word character, to "&" (it may start another reference
+    # once decoded) or to a character whose lower case holds an ASCII letter (İ, KELVIN SIGN)
+    (rb"&#0*(?:4[89]|5[0-7]|6[5-9]|[78][0-9]|9[05-9]|1[01][0-9]|12[0-2]|38|304|8490);", False),
+    (rb"&#x0*(?:3[0-9]|4[1-9a-f]|5[0-9af]|6[1-9a-f]|7[0-9a]|26|130|212a);", True),
+    # escaped once more, which the reader decodes too ("&amp;#112;" → "&#112;" → "p"; "fj")
+    (rb"&amp;#", False),
+    (rb"&amp;fjlig;", False),
+    # an entity other than the five predefined ones (an external DTD may declare it)
+    (rb"&(?:[^#aglq]|a[^mp]|am[^p]|amp[^;]|ap[^o]|apo[^s]|apos[^;]|g[^t]|gt[^;]|l[^t]|lt[^;]"
+     rb"|q[^u]|qu[^o]|quo[^t]|quot[^;])", False),
+    # markup glued to a word character on both sides joins the two when the reader drops it:
+    # "pa<i>in</i>", "<i>pa</i>in", "p<br/>ain"
+    (rb"[A-Za-z0-9_]<[^/!?]", False),
+    (rb"</[^>]*>[A-Za-z0-9_]", False),
+    # the two characters whose lower case holds an ASCII letter (LOWER_TO_ASCII)
+    ("\u0130".encode(), False),
+    ("\u212a".encode(), False),
+)
+
+
+def screen_expressions(terms: Iterable[str]) -> list[bytes] | None:
+    """For each term, its words as they can stand in a record's XML: at a word start, apart by
+    :data:`_GAP`, and (unless the term ends in ``*``) followed by a byte that is no ASCII word
+    character. None when a term is not ASCII."""
+    out: set[bytes] = set()
+    for term in terms:
+        term = term.strip().lower()
+        if not term.isascii():
+            return None
+        body = _GAP.join(re.escape(p) for p in _term_pieces(term))
+        out.add(rb"(?:^|[^A-Za-z0-9_])" + body + (b"" if term.endswith("*") else rb"(?:[^A-Za-z0-9_]|$)"))
+    return sorted(out)
+
+
+class RecordScreen:
+    """Whether a record's raw XML can hold a pain term in the text a reader draws from it.
+
+    The reader's text is the record's character data with markup dropped, references decoded and
+    white space squashed. Where none of :data:`_HIDING` occurs, each word of that text is the same
+    run of ASCII word bytes in the XML (case aside), after a byte that is no word character, and
+    what separates two words in the text is, in the XML, a :data:`_GAP`. So a term in the text is
+    a match of its expression (see :func:`screen_expressions`) in the XML. No match of any of them
+    and nothing hiding one in the whole record: no term in any text drawn from it. (The rest of
+    the record — journal, MeSH, affiliations — only makes a match likelier: then the text decides.)
+    """
+
+    def __init__(self, expressions: Iterable[bytes]) -> None:
+        caseless = hyperscan.HS_FLAG_CASELESS if HAVE_HYPERSCAN else 0
+        patterns = [(e, caseless) for e in expressions]
+        if not patterns or not HAVE_HYPERSCAN:
+            raise ValueError("RecordScreen needs hyperscan and at least one term")
+        patterns += [(e, caseless if fold else 0) for e, fold in _HIDING]
+        self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        self._db.compile(expressions=[e for e, _ in patterns], ids=list(range(len(patterns))),
+                         elements=len(patterns), flags=[f for _, f in patterns])
+        self._local = threading.local()
+
+    def found(self, data: bytes) -> bool:
+        """True when ``data`` may hold a term (a match, or something that could hide one)."""
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = hyperscan.Scratch(self._db)
+        try:
+            self._db.scan(data, match_event_handler=_stop, scratch=scratch)
+        except hyperscan.ScanTerminated:
+            return True
+        return False
+
+
+@functools.lru_cache(maxsize=16)
+def record_screen(expressions: tuple[bytes, ...]) -> RecordScreen:
+    """The record screen for these expressions, compiled once per process."""
+    return RecordScreen(expressions)
+
+
 @dataclass
 class Prefilter:
     """Compiled pre-filter: ``reason(abstract)`` is ``None`` (run the pipeline) or why it is skipped."""
@@ -255,6 +343,8 @@ class Prefilter:
         self._candidates = candidate_pattern(terms)
         anchors = anchor_words(terms) if use_hyperscan and HAVE_HYPERSCAN else None
         self._anchors = anchor_scan(anchors) if anchors else None
+        screen = screen_expressions(terms) if anchors else None
+        self._screen = record_screen(tuple(screen)) if screen else None
         self._digit = re.compile(r"\d")
         self._number_word = re.compile(rf"\b(?:{'|'.join(NUMBER_WORDS)})\b")
 
@@ -288,17 +378,37 @@ class Prefilter:
 
     def text_reason(self, text: str, has_abstract: bool) -> str | None:
         """``reason`` from an abstract's text and ``has_abstract`` alone: the hook that readers call
-        (``iter_source(..., prefilter=Prefilter().text_reason)``)."""
+        (``iter_source(..., prefilter=Prefilter().text_reason)``, or the pre-filter itself)."""
         cfg = self.config
         if not cfg.enabled:
             return None
         if cfg.require_abstract and not has_abstract:
             return REASON_NO_ABSTRACT
+        if cfg.require_pain_term and not self.has_pain_term(text):
+            return REASON_NO_PAIN
         if cfg.require_number and not _has_ascii_digit(text) \
                 and (text.isascii() or self._digit.search(text) is None) \
                 and self._number_word.search(text.lower()) is None:
             return REASON_NO_NUMBERS
-        if cfg.require_pain_term and not self.has_pain_term(text):
+        return None
+
+    __call__ = text_reason
+
+    def raw_reason(self, record: bytes, has_abstract: bool) -> str | None:
+        """The reason :meth:`text_reason` gives to *every* text that can be drawn from the raw
+        bytes of a record (its whole XML, say) with this ``has_abstract``, or None when that cannot
+        be told without the text. The fast PubMed reader asks it before rebuilding the text.
+
+        It tells "no abstract" from ``has_abstract`` alone, and "no pain terms" when the bytes hold
+        no term's first word at a word start and nothing that could hide one (see
+        :class:`RecordScreen`); that needs Hyperscan.
+        """
+        cfg = self.config
+        if not cfg.enabled:
+            return None
+        if cfg.require_abstract and not has_abstract:
+            return REASON_NO_ABSTRACT
+        if cfg.require_pain_term and self._screen is not None and not self._screen.found(record):
             return REASON_NO_PAIN
         return None
 

@@ -42,7 +42,7 @@ from typing import IO, Any, NamedTuple
 
 from lxml import etree
 
-from extractor.fetch.hook import PrefilterHook, apply_prefilter
+from extractor.fetch.hook import PrefilterHook, RawReason, apply_prefilter
 from extractor.fetch.pubmed_xml import convert_record, iter_pubmed_xml
 from extractor.fetch.streams import READ_ERRORS
 from extractor.fetch.text import compose_text, decode_entities, squash
@@ -156,12 +156,15 @@ def _squashed_text(raw: bytes) -> str:
     return squash(decode_entities(_xml_unescape(_decode(raw))))
 
 
-def _attribute(pattern: re.Pattern[bytes], attrs: bytes) -> str | None:
-    """An attribute's value as the parser gives it: white space normalised, then references decoded."""
+def _raw_attribute(pattern: re.Pattern[bytes], attrs: bytes) -> bytes | None:
+    """An attribute's value as written (``pattern`` has the double- and single-quoted forms)."""
     m = pattern.search(attrs)
-    if m is None:
-        return None
-    value = _decode(m.group(1) if m.group(1) is not None else m.group(2))
+    return None if m is None else m.group(1) if m.group(1) is not None else m.group(2)
+
+
+def _attribute_value(raw: bytes) -> str:
+    """An attribute's value as the parser gives it: white space normalised, then references decoded."""
+    value = _decode(raw)
     if "\t" in value or "\n" in value:
         value = _ATTR_SPACE.sub(" ", value)
     return _xml_unescape(value)
@@ -207,30 +210,77 @@ def _content(seg: bytes, element: _Element, m: re.Match[bytes], stop: int) -> tu
     return end, end + len(element.end)
 
 
-def _title(seg: bytes, element: _Element, lo: int) -> str:
+def _id_version(head: re.Match[bytes]) -> tuple[str, int] | None:
+    """PMID and ``Version`` from a match of ``_HEAD`` (raises _Unsure); None: no PMID."""
+    pmid = head.group(2).decode("ascii") if head.group(2).isdigit() else squash(_decode(head.group(2)))
+    if not pmid:
+        return None
+    raw_version = _raw_attribute(_VERSION, head.group(1))
+    v = "1" if raw_version is None else _attribute_value(raw_version)
+    return pmid, int(v) if v.isdigit() else 1
+
+
+class _Located(NamedTuple):
+    """The raw bytes of what a record's text is made of (see :func:`raw_view`)."""
+
+    pmid: str
+    version: int
+    titles: list[bytes]  # ArticleTitle's content; VernacularTitle's too when the first may be empty
+    labels: list[bytes | None]  # each AbstractText's Label attribute as written (None: no Label)
+    contents: list[bytes]  # each AbstractText's content
+
+    def raw_text(self) -> bytes:
+        """Everything the text is drawn from, one space between pieces (a screen reads this)."""
+        return b" ".join([*self.titles, *(label for label in self.labels if label), *self.contents])
+
+    def has_abstract(self) -> bool | None:
+        """``has_abstract`` of the text, when the bytes tell it without decoding: True when an
+        AbstractText has an ASCII letter or digit outside markup and references, False when
+        every label is absent or blank and every content blank."""
+        for content in self.contents:
+            if _has_word(content):
+                return True
+        if all(not c.strip() for c in self.contents) and all(not la or not la.strip() for la in self.labels):
+            return False
+        return None
+
+
+# an ASCII letter or digit that is not part of a reference (run on text without markup)
+_WORD_OUTSIDE_REFS = re.compile(rb"(?:^|;)[^&]*?[A-Za-z0-9]")
+
+
+def _has_word(raw: bytes) -> bool:
+    """Whether element content decodes to text holding an ASCII letter or digit (decided on its
+    bytes: markup dropped, and not counting the letters and digits of references)."""
+    if b"<" in raw:
+        raw = _TAG.sub(b"", raw)
+    return _WORD_OUTSIDE_REFS.search(raw) is not None
+
+
+def _raw_title(seg: bytes, element: _Element, lo: int) -> bytes:
     m = _first_child(seg, element, lo)
-    return "" if m is None else _squashed_text(seg[m.end():_content(seg, element, m, len(seg))[0]])
+    return b"" if m is None else seg[m.end():_content(seg, element, m, len(seg))[0]]
 
 
-def raw_view(seg: bytes) -> RawView | None:
-    """Id, version, text and has_abstract of one ``<PubmedArticle>…</PubmedArticle>``, from its
-    bytes, exactly as the parser gives them; None when they cannot be read without parsing."""
+def _locate(seg: bytes) -> _Located | None:
+    """The raw pieces of one ``<PubmedArticle>``'s text; None when parsing is needed (raises
+    nothing: every doubt is None)."""
     head = _HEAD.match(seg)
     if head is None:
         return None
     try:
-        pmid = head.group(2).decode("ascii") if head.group(2).isdigit() else squash(_decode(head.group(2)))
-        if not pmid:
+        ids = _id_version(head)
+        if ids is None:
             return None
-        raw_version = _attribute(_VERSION, head.group(1))
-        v = "1" if raw_version is None else raw_version
-        version = int(v) if v.isdigit() else 1
         article = _first_child(seg, _ARTICLE, head.end())
         if article is None or article.group(2):
             return None  # no Article (or an empty one): the citation is the holder
         lo = article.end()
-        title = _title(seg, _TITLE, lo) or _title(seg, _VERNACULAR, lo)
-        parts: list[tuple[str | None, str]] = []
+        titles = [_raw_title(seg, _TITLE, lo)]
+        if not _has_word(titles[0]):  # the title may be empty: the parser then takes VernacularTitle
+            titles.append(_raw_title(seg, _VERNACULAR, lo))
+        labels: list[bytes | None] = []
+        contents: list[bytes] = []
         abstract = _first_child(seg, _ABSTRACT, lo)
         if abstract is not None and not abstract.group(2):
             pos = abstract.end()
@@ -242,16 +292,41 @@ def raw_view(seg: bytes) -> RawView | None:
                 if m is None or (i > pos and _depth(seg, pos, i) != 0):
                     raise _Unsure
                 content_end, pos = _content(seg, _ABSTRACT_TEXT, m, stop)
-                label = _attribute(_LABEL, m.group(1))
-                parts.append((squash(label) if label else label, _squashed_text(seg[m.end():content_end])))
+                labels.append(_raw_attribute(_LABEL, m.group(1)))
+                contents.append(seg[m.end():content_end])
             if _depth(seg, pos, stop) != 0:
                 raise _Unsure  # that end tag was not this Abstract's
-        if not parts and b"<OtherAbstract" in seg:
+        if not contents and b"<OtherAbstract" in seg:
             return None  # the parser would look at OtherAbstract elements
     except _Unsure:
         return None
+    return _Located(ids[0], ids[1], titles, labels, contents)
+
+
+def _compose(located: _Located) -> RawView | None:
+    """The :class:`RawView` of located pieces (decoded exactly as the parser does); None when
+    decoding needs the parser."""
+    try:
+        title = ""
+        for raw in located.titles:
+            title = _squashed_text(raw)
+            if title:
+                break
+        parts: list[tuple[str | None, str]] = []
+        for raw_label, raw_content in zip(located.labels, located.contents, strict=True):
+            label = None if raw_label is None else _attribute_value(raw_label)
+            parts.append((squash(label) if label else label, _squashed_text(raw_content)))
+    except _Unsure:
+        return None
     text, has_abstract = compose_text(title, parts, squashed=True)
-    return RawView(pmid=pmid, version=version, text=text, has_abstract=has_abstract)
+    return RawView(pmid=located.pmid, version=located.version, text=text, has_abstract=has_abstract)
+
+
+def raw_view(seg: bytes) -> RawView | None:
+    """Id, version, text and has_abstract of one ``<PubmedArticle>…</PubmedArticle>``, from its
+    bytes, exactly as the parser gives them; None when they cannot be read without parsing."""
+    located = _locate(seg)
+    return None if located is None else _compose(located)
 
 
 class _Watch:
@@ -282,6 +357,7 @@ class _Scanner:
         self.stream = stream
         self.where = where
         self.prefilter = prefilter
+        self.raw_reason: RawReason | None = getattr(prefilter, "raw_reason", None)
         self.source = source
         self.watch = _Watch()
         self.validator = _parser(target=self.watch)
@@ -381,7 +457,16 @@ class _Scanner:
         return False
 
     def record(self, name: bytes, seg: bytes, head: bytes, line: int, line_offset: int) -> Iterator[Item]:
-        view = raw_view(seg) if name == b"PubmedArticle" else None
+        located = _locate(seg) if name == b"PubmedArticle" else None
+        if located is not None and self.raw_reason is not None \
+                and (has_abstract := located.has_abstract()) is not None:
+            # the hook's answer for any text drawn from these bytes: no need to decode them
+            reason = self.raw_reason(located.raw_text(), has_abstract)
+            if reason is not None:
+                yield Skipped(id=located.pmid, reason=reason, source=self.source,
+                              metadata={"version": located.version, "file": self.where, "line": line})
+                return
+        view = None if located is None else _compose(located)
         if view is not None:
             reason = self.prefilter(view.text, view.has_abstract)
             if reason is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -41,6 +42,7 @@ def ab(text: str, *, has_abstract: bool = True) -> Abstract:
     ("Chronic pain is undertreated; we discuss why.", REASON_NO_NUMBERS),
     ("One patient reported pain.", REASON_NO_NUMBERS),              # 'one' is not counted
     ("Pain trial with 3 arms.", None),
+    ("Statins are widely used; we discuss why.", REASON_NO_PAIN),   # no pain term is the reason first
 ])
 def test_rules(text: str, reason: str | None) -> None:
     assert Prefilter().reason(ab(text)) == reason
@@ -144,11 +146,11 @@ def _reference_reason(pre: Prefilter, text: str, has_abstract: bool) -> str | No
     if cfg.require_abstract and not has_abstract:
         return REASON_NO_ABSTRACT
     lowered = text.lower()
-    if cfg.require_number and re.search(r"\d", text) is None and pre._number_word.search(lowered) is None:
-        return REASON_NO_NUMBERS
     pain = re.compile("|".join(term_pattern(t.lower()) for t in cfg.pain_terms))
     if cfg.require_pain_term and pain.search(lowered) is None:
         return REASON_NO_PAIN
+    if cfg.require_number and re.search(r"\d", text) is None and pre._number_word.search(lowered) is None:
+        return REASON_NO_NUMBERS
     return None
 
 
@@ -253,3 +255,68 @@ def test_threads_share_a_prefilter() -> None:
     for t in threads:
         t.join()
     assert all(results[k] == expected for k in range(4))
+
+
+_SCREENED = "<PubmedArticle><Journal>J Clin Res</Journal><AbstractText>{}</AbstractText></PubmedArticle>"
+
+
+# (terms, abstract text in the XML, whether the text the reader draws from it holds a term)
+_MAY_HOLD: list[tuple[tuple[str, ...] | None, str, bool]] = [
+    (None, "Knee pain in 3", True),
+    (None, "ANALGESIA", True),
+    (None, "x-VAS 3", True),                        # a hyphen before the word: a word start
+    (None, "caf\u00e9pain", False),                  # a non-ASCII letter before it: the text decides
+    (None, "&#x70;ain", True),                      # references may spell letters
+    (None, "&#112;ain", True),
+    (None, "&#38;#112;ain", True),                  # a reference to "&" starts another one once decoded
+    (None, "&amp;#112;ain", True),                  # ... also escaped once more (the reader decodes both)
+    (("fjord*",), "&amp;fjlig;ord", True),          # the one named reference that holds letters
+    (None, "&eacute; x", False),                    # an entity an external DTD may declare
+    (None, "pa<i>in</i>", True),                    # markup glued to words on both sides
+    (None, "Knee <i>pa</i>in", True),
+    (None, "so<br/>re", True),
+    (None, "the BP\u0130 fell", True),              # lower-cased: "bpi" + U+0307
+    (("ketamin*",), "\u212aETAMINE 3 mg", True),     # KELVIN SIGN lower-cases to "k"
+    (None, "visual&#160;analogue", True),           # between the words of a term: references,
+    (None, "Visual <i>analog</i>", True),           # markup,
+    (None, "visual&amp;nbsp;analog", True),         # references escaped once more,
+    (None, "visual \u00a0- analog", True),           # Unicode spaces and hyphens
+    (None, "VAS&lt;3", True),                       # after a term: a reference
+    (("patient's pain",), "patient&apos;s pain", True),
+]
+
+
+@pytest.mark.skipif(not HAVE_HYPERSCAN, reason="the record screen needs Hyperscan")
+@pytest.mark.parametrize(("terms", "body", "holds"), _MAY_HOLD)
+def test_record_screen_leaves_to_the_text_what_may_hold_a_term(terms: tuple[str, ...] | None, body: str,
+                                                               holds: bool) -> None:
+    pre = Prefilter(make_config(terms=terms))
+    assert pre.raw_reason(_SCREENED.format(body).encode(), True) is None
+
+
+@pytest.mark.parametrize(("terms", "body", "holds"), [c for c in _MAY_HOLD if "&eacute;" not in c[1]])
+def test_the_cases_above_as_read(terms: tuple[str, ...] | None, body: str, holds: bool) -> None:
+    # what the reader draws from those records (whether it holds a term: the screen must not decide)
+    from extractor.fetch.pubmed_xml import iter_pubmed_xml
+
+    xml = ('<?xml version="1.0"?><PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>1</PMID><Article>'
+           f"<ArticleTitle>x</ArticleTitle><Abstract><AbstractText>{body}</AbstractText></Abstract>"
+           "</Article></MedlineCitation></PubmedArticle></PubmedArticleSet>")
+    (abstract,) = iter_pubmed_xml(io.BytesIO(xml.encode()), "x")
+    assert isinstance(abstract, Abstract)
+    assert Prefilter(make_config(terms=terms)).has_pain_term(abstract.text) == holds, abstract.text
+
+
+@pytest.mark.skipif(not HAVE_HYPERSCAN, reason="the record screen needs Hyperscan")
+@pytest.mark.parametrize("body", ["LDL fell by 30% in 400 adults", "Spain and Bahrain", "painless? no: x-ray",
+                                  "&amp; &lt;3 &gt; &quot;x&apos;", "&amp;eacute; &#160;&#x2009;x",
+                                  "<i>LDL</i> 3", "Bahrain <br/>"])
+def test_record_screen_decides_when_no_term_can_be_there(body: str) -> None:
+    record = _SCREENED.format(body).encode()
+    pre = Prefilter()
+    expected = None if "painless" in body else REASON_NO_PAIN  # "painless" starts with "pain"
+    assert pre.raw_reason(record, True) == expected
+    assert pre.raw_reason(record, False) == REASON_NO_ABSTRACT
+    assert Prefilter(make_config(require_pain_term=False)).raw_reason(record, True) is None
+    assert Prefilter(make_config(enabled=False)).raw_reason(record, False) is None
+    assert Prefilter(use_hyperscan=False).raw_reason(record, True) is None  # the text decides

@@ -34,10 +34,26 @@ Hook = Callable[[str, bool], "str | None"]
 
 
 def pain_hook() -> Hook:
-    """The batch stage's pre-filter, built here without importing the batch package's runner."""
+    """The batch stage's pre-filter, built here without importing the batch package's runner (the
+    object itself: the reader asks its ``raw_reason`` first)."""
+    from extractor.batch.prefilter import Prefilter
+
+    return Prefilter()
+
+
+def text_only_hook() -> Hook:
+    """The same decisions through ``text_reason`` alone (no ``raw_reason``: the text is always built)."""
     from extractor.batch.prefilter import Prefilter
 
     return Prefilter().text_reason
+
+
+def neutral(xml: str) -> str:
+    """Records without pain words outside their title and abstract (journal, MeSH, copyright), so
+    that the pre-filter's record screen can decide on them."""
+    return xml.replace("J Pain Res", "J Clin Res").replace("Pain Measurement", "Humans") \
+        .replace("© 2020 pain 9", "© 2020 Elsevier 9").replace("<CopyrightInformation>pain 3",
+                                                              "<CopyrightInformation>Elsevier 3")
 
 
 def article(pmid: str, *, title: str = "A trial", abstract: str | None = None, version: str = '"1"',
@@ -140,6 +156,16 @@ ODD_RECORDS: list[tuple[str, str]] = [
     ("'/>' in text and attribute values", article("45", abstract=abstract("Knee pain a/> 3."),
                                                    journal='<Volume Note="a/>b">and/or/></Volume><Empty/>')),
     ("'/>' in a title", article("46", title="Pain a/>b 3", abstract=abstract("LDL fell by 3."))),
+    # what could hide a term from the record screen (see extractor.batch.prefilter.RecordScreen)
+    ("a space written as a reference", article("47", abstract=abstract("&#32;"))),
+    ("markup glued inside a word, start tag", article("48", abstract=abstract("pa<i>in</i> 3"))),
+    ("markup glued inside a word, end tag", article("53", abstract=abstract("Knee <i>pa</i>in 3"))),
+    ("markup glued inside a word, empty tag", article("54", abstract=abstract("so<br/>re 3"))),
+    ("escaped named entity", article("49", abstract=abstract("&amp;eacute; pain 3"))),
+    ("term at the very start of the text", article("50", title="", abstract=abstract("pain 3"))),
+    ("term in a label", article("51", abstract='<Abstract><AbstractText Label="PAIN">LDL 3</AbstractText>'
+                                               "</Abstract>")),
+    ("no abstract, neutral title", article("52", title="Statins in 3 towns")),
 ]
 
 
@@ -182,14 +208,14 @@ HANDED_OVER = {"CDATA", "CDATA hiding an end tag", "comment inside a term", "pro
 
 
 class Counted:
-    """Counts, while installed, raw views read and hand-overs to the full reader."""
+    """Counts, while installed, raw views decoded and hand-overs to the full reader."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.views = self.hand_overs = 0
-        view, full = pubmed_fast.raw_view, pubmed_fast.iter_pubmed_xml
+        view, full = pubmed_fast._compose, pubmed_fast.iter_pubmed_xml
 
-        def counted_view(seg: bytes) -> object:
-            found = view(seg)
+        def counted_view(located: pubmed_fast._Located) -> object:
+            found = view(located)
             self.views += found is not None
             return found
 
@@ -197,7 +223,7 @@ class Counted:
             self.hand_overs += 1
             return full(*args, **kwargs)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(pubmed_fast, "raw_view", counted_view)
+        monkeypatch.setattr(pubmed_fast, "_compose", counted_view)
         monkeypatch.setattr(pubmed_fast, "iter_pubmed_xml", counted_full)
 
 
@@ -208,9 +234,37 @@ def test_each_odd_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: 
     plain = check_same(path)
     assert len(plain) >= 3
     counted = Counted(monkeypatch)
-    list(iter_source(path, prefilter=pain_hook()))
+    list(iter_source(path, prefilter=text_only_hook()))  # (with the screen, "LDL 3" is not decoded)
     assert counted.hand_overs == (name in HANDED_OVER)
     assert counted.views >= (0 if name in HANDED_OVER else 2)  # the two plain neighbours at least
+
+
+@pytest.mark.parametrize(("name", "record"), ODD_RECORDS, ids=[n for n, _ in ODD_RECORDS])
+def test_each_odd_record_the_screen_can_decide_on(tmp_path: Path, name: str, record: str) -> None:
+    # no pain word outside the title and abstract: the record screen answers where it can
+    path = write(tmp_path, "one", neutral(article("100", abstract=abstract("pain 3")) + record
+                                          + article("101", abstract=abstract("LDL 3"))))
+    plain = check_same(path, [pain_hook(), text_only_hook()])
+    screened = list(iter_source(path, prefilter=pain_hook()))
+    assert screened == list(iter_source(path, prefilter=text_only_hook()))
+    assert len(plain) >= 3
+
+
+def test_the_screen_spares_rebuilding_the_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from extractor.batch.prefilter import HAVE_HYPERSCAN
+
+    body = neutral(article("1", abstract=abstract("LDL fell by 30% in 400 adults.")) + article("2", title="x")
+                   + article("3", abstract=abstract("Knee pain fell by 3.")))
+    path = write(tmp_path, "neutral", body)
+    counted = Counted(monkeypatch)
+    items = list(iter_source(path, prefilter=pain_hook()))
+    assert [(type(i).__name__, getattr(i, "reason", None)) for i in items] == \
+        [("Skipped", "no pain terms"), ("Skipped", "no abstract"), ("Abstract", None)]
+    # records 1 and 2 decided on their bytes (where Hyperscan is installed); record 3 read
+    assert counted.views == (1 if HAVE_HYPERSCAN else 3)
+    counted = Counted(monkeypatch)
+    assert list(iter_source(path, prefilter=text_only_hook())) == items
+    assert counted.views == 3
 
 
 def test_all_odd_records_in_one_file_across_block_boundaries(tmp_path: Path,
@@ -221,9 +275,10 @@ def test_all_odd_records_in_one_file_across_block_boundaries(tmp_path: Path,
     for size in (7, 64, 1000, 4096):  # records and tags cut by the ends of blocks
         monkeypatch.setattr(pubmed_fast, "BLOCK_SIZE", size)
         counted = Counted(monkeypatch)
-        assert list(iter_source(path, prefilter=pain_hook())) == \
+        assert list(iter_source(path, prefilter=text_only_hook())) == \
             list(apply_prefilter(reference, pain_hook()))
         assert counted.hand_overs == 0 and counted.views > 80
+        assert list(iter_source(path, prefilter=pain_hook())) == list(apply_prefilter(reference, pain_hook()))
 
 
 def test_skipped_records_keep_id_version_and_line(tmp_path: Path) -> None:
@@ -369,6 +424,9 @@ def test_generated_files(tmp_path: Path, body: str) -> None:
     path = tmp_path / "gen.xml"
     path.write_bytes((HEAD + body + TAIL).encode())
     check_same(path, [pain_hook(), lambda t, h: None if "pain" in t.lower() else "no"])
+    neutral_path = tmp_path / "gen-neutral.xml"
+    neutral_path.write_bytes(neutral(HEAD + body + TAIL).encode())
+    check_same(neutral_path, [pain_hook(), text_only_hook()])
 
 
 def _real_xml_files(root: Path) -> list[Path]:
