@@ -59,7 +59,9 @@ _SHARE_FRACTION_BEFORE = re.compile(r"\b(?:proportion|fraction|share)\s+of\s+(?:
 _OPERATOR_BEFORE = re.compile(r"(?:[<>≤≥]|=<|>=|\bat\s+least)\s*$")
 _SHARE_WORDS = re.compile(r"proportion|fraction|share")  # literal start: a fast pre-check
 _BACKGROUND_SECTION_RE = re.compile(r"\b(?:BACKGROUND|OBJECTIVES?|AIMS?|PURPOSE|INTRODUCTION|CONTEXT)\b")
-_CI_SPAN_RE = re.compile(r"\b(?:9[059])\s?%\s?(?:CI|Cl|"
+# ``\b9[059]...`` written with the 9 first (``(?<!\w9)`` is the ``\b`` before it), so the regex
+# engine skips ahead to each "9" instead of trying every position: the same matches, found faster
+_CI_SPAN_RE = re.compile(r"9(?<!\w9)[059]\s?%\s?(?:CI|Cl|"
                          r"confidence\s+intervals?)\b[^)\];]{0,40}", re.IGNORECASE)
 _OUTCOME_WHAT = re.compile(
     r"(?:complete(?:ly)?\s+|effective\s+|adequate\s+|meaningful\s+|significant\s+)?pain[\s-]+(?:relief|free(?:dom)?)"
