@@ -100,21 +100,23 @@ class ProportionFinder:
         # the bounds of a confidence interval are not proportions of patients
         blocked = [*blocked, *((m.start(), m.end()) for m in _CI_SPAN_RE.finditer(text))]
         free = NumberIndex(numbers, blocked)
-        pain_doc: bool | None = None  # computed when first needed
+        pain_doc: bool | None = None  # computed when first needed: for a sentence with a response word
         for s_start, s_end in sentences:
             # a sentence without a free number has no proportion (checked before its cue words)
             nums = free.between(s_start, s_end)
             if not nums:
                 continue
-            if pain_doc is None:
-                pain_doc = doc_about_pain(lower, self.pain_doc_mentions)
             sent = lower[s_start:s_end]
             cues = [(m.start() + s_start, m.end() + s_start, True) for m in self._outcome_scan.finditer(sent)]
             cues += [(m.start() + s_start, m.end() + s_start, False) for m in self._weak_scan.finditer(sent)]
-            if pain_doc and self._response_scan is not None:
+            if self._response_scan is not None:
                 # "the response rate", "responders": in an abstract about pain, a pain response
-                cues += [(m.start() + s_start, m.end() + s_start, True)
-                         for m in self._response_scan.finditer(sent)]
+                responses = [(m.start() + s_start, m.end() + s_start, True)
+                             for m in self._response_scan.finditer(sent)]
+                if responses and pain_doc is None:
+                    pain_doc = doc_about_pain(lower, self.pain_doc_mentions)
+                if responses and pain_doc:
+                    cues += responses
             if acronym_re is not None:
                 cues += [(m.start(), m.end(), True) for m in acronym_re.finditer(text, s_start, s_end)]
             if not cues or _BACKGROUND_SECTION_RE.search(text, max(0, s_start - 400), s_start + 30) and \
