@@ -59,6 +59,7 @@ _SHARE_FRACTION_BEFORE = re.compile(r"\b(?:proportion|fraction|share)\s+of\s+(?:
 _OPERATOR_BEFORE = re.compile(r"(?:[<>≤≥]|=<|>=|\bat\s+least)\s*$")
 _SHARE_WORDS = re.compile(r"proportion|fraction|share")  # literal start: a fast pre-check
 _BACKGROUND_SECTION_RE = re.compile(r"\b(?:BACKGROUND|OBJECTIVES?|AIMS?|PURPOSE|INTRODUCTION|CONTEXT)\b")
+_BACKGROUND_SECTION_SCAN = Scanner(_BACKGROUND_SECTION_RE)  # the same matches, found faster
 # ``\b9[059]...`` written with the 9 first (``(?<!\w9)`` is the ``\b`` before it), so the regex
 # engine skips ahead to each "9" instead of trying every position: the same matches, found faster
 _CI_SPAN_RE = re.compile(r"9(?<!\w9)[059]\s?%\s?(?:CI|Cl|"
@@ -119,7 +120,7 @@ class ProportionFinder:
                     cues += responses
             if acronym_re is not None:
                 cues += [(m.start(), m.end(), True) for m in acronym_re.finditer(text, s_start, s_end)]
-            if not cues or _BACKGROUND_SECTION_RE.search(text, max(0, s_start - 400), s_start + 30) and \
+            if not cues or _BACKGROUND_SECTION_SCAN.search(text, max(0, s_start - 400), s_start + 30) and \
                     section_of(text, s_start + 25) in BACKGROUND_SECTIONS:
                 continue
             pain_in_sentence = PAIN_LOWER_RE.search(sent) is not None or (

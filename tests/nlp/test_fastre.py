@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from extractor.nlp import lexicon, numbers, scores
+from extractor.nlp import lexicon, numbers, proportions, scores
 from extractor.nlp.arms import _GROUP_COUNT_RE
 from extractor.nlp.fastre import LiteralFilter, Scanner, required_literals
 from extractor.nlp.rules import read_packaged_rules
@@ -20,13 +20,15 @@ TEXT = (
     "FLACC. Headache, painful, analgesia, backache, hurting; nausea, itching, quality of life. "
     "Twenty-one patients, one hundred and five, three groups of 30; mean (SD) and median change "
     "from baseline; a reduction of 2 points; respectively, whereas the control group... "
-    "apain painX _pain 2pain (pain) pain-free\nPAIN Pain\tpain"
+    "apain painX _pain 2pain (pain) pain-free\nPAIN Pain\tpain BACKGROUND: AIMS, OBJECTIVE(S) and "
+    "CONTEXTS; xAIM PURPOSE_ INTRODUCTION"
 )
 
 
 def _patterns() -> list[re.Pattern[str]]:
     pats = [lexicon.PAIN_LOWER_RE, lexicon.NON_PAIN_TARGET_LOWER_RE, numbers._WORD_NUMBER_LOWER_RE,
-            _GROUP_COUNT_RE, scores._CONTINUATION_RE, scores._SENTENCE_STAT_RE]
+            _GROUP_COUNT_RE, scores._CONTINUATION_RE, scores._SENTENCE_STAT_RE,
+            proportions._BACKGROUND_SECTION_RE]
     pats += [rx for _, _, rx in TimepointFinder(read_packaged_rules("timepoints")).rules]
     for rule in read_packaged_rules("scales"):
         pats.append(re.compile(str(rule["pattern"])))
