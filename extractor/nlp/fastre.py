@@ -20,6 +20,7 @@ itself.
 
 from __future__ import annotations
 
+import heapq
 import re
 import time
 from collections.abc import Iterator
@@ -462,25 +463,25 @@ def finditer_merged(parts: list[re.Pattern[str]], string: str, pos: int = 0,
     Exact when no part can match the empty string and no two parts can match at the same position
     (then at every position at most one of them applies, and which one is first does not matter):
     the leftmost of the parts' next matches is taken, and the parts whose next match overlaps it
-    search again from its end, as ``finditer`` does.
+    search again from its end, as ``finditer`` does. The next matches are kept in a heap by start
+    (no two share one), so a step costs a heap operation instead of a look at every part.
     """
     end = len(string) if endpos is None else min(endpos, len(string))
-    heads: list[re.Match[str] | None] = [p.search(string, pos, end) for p in parts]
+    heap: list[tuple[int, int, re.Match[str]]] = []
+    for i, p in enumerate(parts):
+        m = p.search(string, pos, end)
+        if m is not None:
+            heap.append((m.start(), i, m))
+    heapq.heapify(heap)
     cursor = pos
-    while True:
-        best: re.Match[str] | None = None
-        best_i = -1
-        for i, m in enumerate(heads):
-            if m is None:
-                continue
-            if m.start() < cursor:  # overlaps the last match: look again from there
-                m = heads[i] = parts[i].search(string, cursor, end)
-                if m is None:
-                    continue
-            if best is None or m.start() < best.start():
-                best, best_i = m, i
-        if best is None:
-            return
-        yield best
-        cursor = best.end()
-        heads[best_i] = parts[best_i].search(string, cursor, end)
+    while heap:
+        start, i, m = heap[0]
+        if start >= cursor:  # the leftmost next match: every other part's starts later
+            yield m
+            cursor = m.end()
+        # the part just used, or one whose next match overlaps the last one: look again from there
+        nxt = parts[i].search(string, cursor, end)
+        if nxt is None:
+            heapq.heappop(heap)
+        else:
+            heapq.heapreplace(heap, (nxt.start(), i, nxt))
