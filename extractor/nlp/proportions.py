@@ -59,7 +59,10 @@ _SHARE_FRACTION_BEFORE = re.compile(r"\b(?:proportion|fraction|share)\s+of\s+(?:
 _OPERATOR_BEFORE = re.compile(r"(?:[<>≤≥]|=<|>=|\bat\s+least)\s*$")
 _SHARE_WORDS = re.compile(r"proportion|fraction|share")  # literal start: a fast pre-check
 _BACKGROUND_SECTION_RE = re.compile(r"\b(?:BACKGROUND|OBJECTIVES?|AIMS?|PURPOSE|INTRODUCTION|CONTEXT)\b")
-_CI_SPAN_RE = re.compile(r"\b(?:9[059])\s?%\s?(?:CI|Cl|"
+_BACKGROUND_SECTION_SCAN = Scanner(_BACKGROUND_SECTION_RE)  # the same matches, found faster
+# ``\b9[059]...`` written with the 9 first (``(?<!\w9)`` is the ``\b`` before it), so the regex
+# engine skips ahead to each "9" instead of trying every position: the same matches, found faster
+_CI_SPAN_RE = re.compile(r"9(?<!\w9)[059]\s?%\s?(?:CI|Cl|"
                          r"confidence\s+intervals?)\b[^)\];]{0,40}", re.IGNORECASE)
 _OUTCOME_WHAT = re.compile(
     r"(?:complete(?:ly)?\s+|effective\s+|adequate\s+|meaningful\s+|significant\s+)?pain[\s-]+(?:relief|free(?:dom)?)"
@@ -98,24 +101,26 @@ class ProportionFinder:
         # the bounds of a confidence interval are not proportions of patients
         blocked = [*blocked, *((m.start(), m.end()) for m in _CI_SPAN_RE.finditer(text))]
         free = NumberIndex(numbers, blocked)
-        pain_doc: bool | None = None  # computed when first needed
+        pain_doc: bool | None = None  # computed when first needed: for a sentence with a response word
         for s_start, s_end in sentences:
             # a sentence without a free number has no proportion (checked before its cue words)
             nums = free.between(s_start, s_end)
             if not nums:
                 continue
-            if pain_doc is None:
-                pain_doc = doc_about_pain(lower, self.pain_doc_mentions)
             sent = lower[s_start:s_end]
             cues = [(m.start() + s_start, m.end() + s_start, True) for m in self._outcome_scan.finditer(sent)]
             cues += [(m.start() + s_start, m.end() + s_start, False) for m in self._weak_scan.finditer(sent)]
-            if pain_doc and self._response_scan is not None:
+            if self._response_scan is not None:
                 # "the response rate", "responders": in an abstract about pain, a pain response
-                cues += [(m.start() + s_start, m.end() + s_start, True)
-                         for m in self._response_scan.finditer(sent)]
+                responses = [(m.start() + s_start, m.end() + s_start, True)
+                             for m in self._response_scan.finditer(sent)]
+                if responses and pain_doc is None:
+                    pain_doc = doc_about_pain(lower, self.pain_doc_mentions)
+                if responses and pain_doc:
+                    cues += responses
             if acronym_re is not None:
                 cues += [(m.start(), m.end(), True) for m in acronym_re.finditer(text, s_start, s_end)]
-            if not cues or _BACKGROUND_SECTION_RE.search(text, max(0, s_start - 400), s_start + 30) and \
+            if not cues or _BACKGROUND_SECTION_SCAN.search(text, max(0, s_start - 400), s_start + 30) and \
                     section_of(text, s_start + 25) in BACKGROUND_SECTIONS:
                 continue
             pain_in_sentence = PAIN_LOWER_RE.search(sent) is not None or (

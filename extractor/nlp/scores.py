@@ -124,13 +124,27 @@ _THRESHOLD_BEFORE_RE = re.compile(
 _THRESHOLD_LAST_CHARS = frozenset("<>≤≥=:,.-tnrewdfompsykhlſ")
 
 
+# _THRESHOLD_BEFORE_RE read backwards: it matches at the start of the reversed text exactly when
+# _THRESHOLD_BEFORE_RE matches somewhere in the text (every match of it ends the text, give or take
+# whitespace). Searching tries the ~45 alternatives at every position (about 20 µs on 25
+# characters); matching the reversed text tries them once. Each alternative is reversed item by
+# item, and ``\b`` before a word becomes ``\b`` after it (the same two characters either side).
+_THRESHOLD_BEFORE_REVERSED_RE = re.compile(
+    r"\s*(?:[<>≤≥=]|tsael\s+ta\b|naht\s+erom\b|naht\s+ssel\b|naht\s+retaerg\b|revo\b|rednu\b|evoba\b|"
+    r"woleb\b|\w*deecxe\b|tsael\s+ta\s+fo\b|ffo\s?-?tuc\b|dlohserht\b|fo\s+elacs\b|ot\s+0\s+morf\b|"
+    r"morf\s+gnignar\b|morf\s+s?egnar\b|neewteb\b|egnar\s+erocs\b|[:,]?\s*egnar\b|≥|≤|edarg\b|pets\b|"
+    r"esahp\b|s?puorg\b|s?mra\b|epyt\b|ssalc\b|egats\b|yad\b|keew\b|htnom\b|tisiv\b|dop\b|level\b|[=:]\s*n\b|"
+    r"noisrev\b|meti\b|rebmun\b|\.on\b|erugif\b|elbat\b|-[a-z])", re.IGNORECASE)
+
+
 def _threshold_before(before: str) -> bool:
     """``_THRESHOLD_BEFORE_RE.search(before) is not None`` for a lower-cased ``before``, without
-    running the regular expression when the last character rules every match out."""
+    running the regular expression when the last character rules every match out, and else with
+    its reversed form matched once at the end (see ``_THRESHOLD_BEFORE_REVERSED_RE``)."""
     tail = before.rstrip()
     if not tail or (tail[-1] not in _THRESHOLD_LAST_CHARS and "exceed" not in tail):
         return False
-    return _THRESHOLD_BEFORE_RE.search(before) is not None
+    return _THRESHOLD_BEFORE_REVERSED_RE.match(before[::-1]) is not None
 
 
 _POINT_CHANGE_AFTER_RE = re.compile(r"[\s-]*(?:mm|cm|points?)[\s-]+(?:decrease|reduction|improvement|"

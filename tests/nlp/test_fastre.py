@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from extractor.nlp import lexicon, numbers, scores
+from extractor.nlp import lexicon, numbers, proportions, scores
 from extractor.nlp.arms import _GROUP_COUNT_RE
-from extractor.nlp.fastre import LiteralFilter, Scanner, required_literals
+from extractor.nlp.fastre import LiteralFilter, Scanner, required_literals, suffix_gates
 from extractor.nlp.rules import read_packaged_rules
 from extractor.nlp.timepoints import TimepointFinder
 
@@ -20,13 +20,15 @@ TEXT = (
     "FLACC. Headache, painful, analgesia, backache, hurting; nausea, itching, quality of life. "
     "Twenty-one patients, one hundred and five, three groups of 30; mean (SD) and median change "
     "from baseline; a reduction of 2 points; respectively, whereas the control group... "
-    "apain painX _pain 2pain (pain) pain-free\nPAIN Pain\tpain"
+    "apain painX _pain 2pain (pain) pain-free\nPAIN Pain\tpain BACKGROUND: AIMS, OBJECTIVE(S) and "
+    "CONTEXTS; xAIM PURPOSE_ INTRODUCTION"
 )
 
 
 def _patterns() -> list[re.Pattern[str]]:
     pats = [lexicon.PAIN_LOWER_RE, lexicon.NON_PAIN_TARGET_LOWER_RE, numbers._WORD_NUMBER_LOWER_RE,
-            _GROUP_COUNT_RE, scores._CONTINUATION_RE, scores._SENTENCE_STAT_RE]
+            _GROUP_COUNT_RE, scores._CONTINUATION_RE, scores._SENTENCE_STAT_RE,
+            proportions._BACKGROUND_SECTION_RE]
     pats += [rx for _, _, rx in TimepointFinder(read_packaged_rules("timepoints")).rules]
     for rule in read_packaged_rules("scales"):
         pats.append(re.compile(str(rule["pattern"])))
@@ -131,3 +133,31 @@ def test_class_first_alternatives_split_exactly(words: list[str], pos: int, endp
         assert _result(finditer_merged(parts, text)) == _result(pattern.finditer(text))
         found = _result(finditer_merged(parts, text, pos, endpos))
         assert found == _result(pattern.finditer(text, pos, endpos))
+
+
+GATE_PATTERNS = [p for p in PATTERNS if suffix_gates(p)] + [re.compile(p) for p in (
+    r"(?:the\s+)?(first|second|third|1st|24th)\s+(hour|day)\b", r"x?(?:ab|cb|b)(?<=ab)c",
+    r"(?i)(?:Ab|xB)\s*\d",
+)]
+GATE_WORDS = WORDS + ["first", "second", "third", "1st", "24th", "hour", "day", "the", "st", "th", "cb", "b",
+                      "c", "xB", "AB"]
+
+
+def test_suffix_gates_are_found() -> None:
+    gates = suffix_gates(re.compile(r"(?=[tfsen0-9])\b(?:the\s+)?(?P<ord>first|second|third|24th)\s+"
+                                    r"(?P<unit>hour|day)\b"))
+    assert gates is not None and len(gates) == 4  # the ordinals cut to "st", "nd", "rd", "th"
+    assert suffix_gates(re.compile(r"\d+\s*h")) is None
+    assert len(GATE_PATTERNS) >= 4
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(GATE_WORDS), max_size=40), st.integers(0, 40), st.integers(0, 300))
+def test_suffix_gates_never_hide_a_match(words: list[str], pos: int, endpos: int) -> None:
+    text = "".join(words)
+    for pattern in GATE_PATTERNS:
+        gates = suffix_gates(pattern)
+        assert gates is not None
+        for a, b in ((0, len(text)), (pos, endpos)):
+            if pattern.search(text, a, b) is not None:
+                assert any(g.search(text, a, b) is not None for g in gates), (pattern.pattern, text)

@@ -49,3 +49,18 @@ def test_response_rate_counts_in_an_abstract_about_pain(values: Values) -> None:
     assert props(values, about_pain + result) == [(21, None, 78)]
     # the same sentence in an abstract that barely mentions pain is not read as a pain outcome
     assert props(values, "Tumour control after radiotherapy for pain. " + result) == []
+
+
+@pytest.mark.parametrize("text", [
+    "95% CI 1-2", "(95 % confidence interval, 3 to 4); p", "a95% CI", "x 99%CI", "_90% Cl", "995% CI",
+    "٩95% CI", "9 95% ci", "95%CI", "95 % Confidence Intervals of", "see 95% CI.", "", "9",
+])
+def test_ci_span_pattern_is_the_word_bounded_one(text: str) -> None:
+    import re
+
+    from extractor.nlp.proportions import _CI_SPAN_RE
+
+    reference = re.compile(r"\b(?:9[059])\s?%\s?(?:CI|Cl|confidence\s+intervals?)\b[^)\];]{0,40}",
+                           re.IGNORECASE)
+    for s in (text, text * 2, f"a {text} b"):
+        assert [m.span() for m in _CI_SPAN_RE.finditer(s)] == [m.span() for m in reference.finditer(s)]

@@ -4,6 +4,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 Values = Callable[[str, str], list[dict[str, Any]]]
 
@@ -228,3 +230,27 @@ def test_pain_level_of_a_group_is_a_pain_score(values: Values) -> None:
     text = ("As assessed by the WOMAC index, pain level of the herbal group decreased by 48% [95% "
             "confidence interval (CI) = 41, 55], stiffness by 52% (95% CI = 45, 60).")
     assert scores(values, text) == [(48, "other", "ci95", (41, 55), None)]
+
+
+# fragments of the words and operators _THRESHOLD_BEFORE_RE is made of, with case and Unicode
+# variants IGNORECASE treats specially ("ſ" is an "s", "K" a "k", "İ" an "i")
+_THRESHOLD_WORDS = [
+    "at", "least", "more", "than", "less", "greater", "over", "under", "above", "below", "exceed",
+    "exceeded", "of", "cut", "off", "-", "cut-off", "threshold", "scale", "from", "0", "to", "ranging",
+    "range", "ranges", "between", "score", ":", ",", "≥", "≤", "<", ">", "=", "grade", "step", "phase",
+    "group", "groups", "arm", "arms", "type", "class", "stage", "day", "week", "month", "visit", "pod",
+    "level", "n", "version", "item", "number", "no", ".", "figure", "table", "a", "x", "_", "1", "K",
+    "ſ", "İ", "ı", "é", "AT", "Least", " ", "  ", "\n", "\t",
+]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_THRESHOLD_WORDS), max_size=10))
+def test_threshold_before_is_the_regex_read_backwards(words: list[str]) -> None:
+    from extractor.nlp.scores import _THRESHOLD_BEFORE_RE, _THRESHOLD_BEFORE_REVERSED_RE, _threshold_before
+
+    text = "".join(words)
+    want = _THRESHOLD_BEFORE_RE.search(text) is not None
+    assert (_THRESHOLD_BEFORE_REVERSED_RE.match(text[::-1]) is not None) == want
+    lower = text.lower()  # what _threshold_before is given
+    assert _threshold_before(lower) == (_THRESHOLD_BEFORE_RE.search(lower) is not None)

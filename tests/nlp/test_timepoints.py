@@ -48,3 +48,23 @@ def test_unit_days() -> None:
     assert unit_days("months") == 30
     assert unit_days("yr") == 365
     assert unit_days("parsec") is None
+
+
+@pytest.mark.parametrize("text", [
+    "Pain was lowest in the first hour and at 24 h.", "by the fourth week; the 3rd postoperative day",
+    "during the first  day, the second\nweek and the 24th hour", "first, second and third doses",
+    "at the 1st visit and 2nd day", "no ordinal here: at 6 weeks", "", "the  first hours; thirdly day",
+    "The first hour, the Second day and the twelfth month",
+])
+def test_suffix_gates_change_no_time_point(text: str) -> None:
+    from extractor.nlp.fastre import suffix_gates
+    from extractor.nlp.rules import read_packaged_rules
+    from extractor.nlp.timepoints import TimepointFinder
+
+    rules = read_packaged_rules("timepoints")
+    gated, ungated = TimepointFinder(rules), TimepointFinder(rules)
+    gated._gates = [suffix_gates(rx) for _, _, rx in gated.rules]  # wherever a rule has gates
+    ungated._gates = [None] * len(ungated.rules)
+    assert any(g is not None for g in gated._gates)
+    for s in (text, text.lower(), text * 2):
+        assert gated.find(s) == ungated.find(s)
