@@ -26,7 +26,6 @@ from extractor.nlp import (
     scorer,  # noqa: F401  (registers the scorers)
     tokenizer,  # noqa: F401  (registers the tokenizer)
 )
-from extractor.nlp.components.resolve import resolved_values
 from extractor.nlp.context import doc_lower, doc_text
 from extractor.nlp.design import study_design
 from extractor.records import ExtractionRecord, Value, value_from_dict
@@ -94,15 +93,13 @@ def doc_to_record(doc: Doc, record_id: str, meta: dict[str, Any] | None = None) 
     """The :class:`ExtractionRecord` of a processed doc (from ``doc._.extractions``)."""
     values: list[Value] = []
     sample_seen = False
-    # the values extractor_resolve built, while the extractions are exactly what it wrote
-    built = resolved_values(doc)
-    for i, ext in enumerate(doc._.extractions or []):
+    for ext in doc._.extractions or []:
         kind = ext.get("kind")
         if kind == "sample_size":
             if sample_seen:
                 continue
             sample_seen = True
-        values.append(value_from_dict(str(kind), ext) if built is None else built[i])
+        values.append(value_from_dict(str(kind), ext))
     meta = dict(meta or {})
     design = study_design(doc_text(doc), doc_lower(doc))
     if design is not None:

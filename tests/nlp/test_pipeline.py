@@ -146,24 +146,3 @@ def test_load_pipeline_reports_missing_model(tmp_path: Path) -> None:
 
     with pytest.raises(ExtractionError, match="no such model"):
         load_pipeline(tmp_path / "missing")
-
-
-def test_record_reuses_the_resolved_values_only_while_the_extractions_are_unchanged(nlp: Language) -> None:
-    from extractor.nlp.components import resolve
-
-    doc = nlp(TEXT)
-    assert resolve.resolved_values(doc) is not None
-    reused = doc_to_record(doc, "x1")
-    rebuilt_doc = nlp(TEXT)
-    del resolve._RESOLVED[rebuilt_doc]  # as after DocBin or n_process: values rebuilt from the dicts
-    assert resolve.resolved_values(rebuilt_doc) is None
-    assert reused.to_dict() == doc_to_record(rebuilt_doc, "x1").to_dict()
-    assert reused == doc_to_record(rebuilt_doc, "x1")
-    # a change to an extraction (in place, even inside a list) is seen
-    score = next(e for e in doc._.extractions if e["kind"] == "score")
-    score["spread_values"][0] = 9.5
-    assert resolve.resolved_values(doc) is None
-    assert doc_to_record(doc, "x1").scores[0].spread_values == (9.5,)
-    doc._.extractions = [e for e in doc._.extractions if e["kind"] != "score"]
-    assert resolve.resolved_values(doc) is None
-    assert doc_to_record(doc, "x1").scores == ()
