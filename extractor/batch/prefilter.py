@@ -16,7 +16,7 @@ words, pain conditions and the pain scales of the painbench guideline. ``--pain-
 replaces it (one term per line, ``#`` starts a comment).
 
 Cost: about 5 µs per 1.8-kB abstract, against about 5 ms for the spaCy pipeline: Hyperscan looks
-for the first word of every term at word starts in one pass (see :class:`AnchorScan`), and most
+for the first word of every term at word starts in one pass (see :func:`anchor_scan`), and most
 abstracts have none; the others go on to a byte-level candidate test (one regular-expression pass
 that stops at every space, about 12 µs; see :func:`candidate_pattern`) and then to the terms'
 own regular expression, which decides. Without Hyperscan every abstract takes that path (the same
@@ -199,27 +199,20 @@ def _stop(_id: int, _start: int, _end: int, _flags: int, _context: object) -> bo
     return True  # the first match answers the question: stop the scan
 
 
-class AnchorScan:
-    """Whether a text can hold a candidate at all, in one Hyperscan pass over its UTF-8 bytes.
+class HyperscanSet:
+    """Whether any of a set of byte expressions matches, in one Hyperscan pass (the scan stops at
+    the first match). The compiled database is shared (it is read-only); each thread scans with its
+    own scratch space, as Hyperscan requires."""
 
-    ``b" " + word`` occurs in the folded text (``b" " + data.translate(_FOLD)``) exactly where, in
-    ``data``, ``word`` starts the data or follows a byte that is not an ASCII letter, digit or
-    ``_``, ASCII letters in either case (the fold makes every other byte a space and lower-cases
-    the letters; the words hold only ``[a-z0-9_]``). So ``found(data)`` is False only when no
-    match of the candidate test, hence no term, can start anywhere in the text.
-
-    The compiled database is shared (it is read-only); each thread scans with its own scratch
-    space, as Hyperscan requires.
-    """
-
-    def __init__(self, words: Iterable[bytes]) -> None:
-        expressions = [rb"(?:^|[^A-Za-z0-9_])" + w for w in words]
-        if not expressions or not HAVE_HYPERSCAN:
-            raise ValueError("AnchorScan needs hyperscan and at least one word")
+    def __init__(self, patterns: Iterable[tuple[bytes, bool]]) -> None:
+        """``patterns``: (expression, caseless?) pairs."""
+        patterns = list(patterns)
+        if not patterns or not HAVE_HYPERSCAN:
+            raise ValueError("HyperscanSet needs hyperscan and at least one expression")
         self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        ids = list(range(len(expressions)))
-        self._db.compile(expressions=expressions, ids=ids, elements=len(ids),
-                         flags=hyperscan.HS_FLAG_CASELESS)
+        self._db.compile(expressions=[e for e, _ in patterns], ids=list(range(len(patterns))),
+                         elements=len(patterns),
+                         flags=[hyperscan.HS_FLAG_CASELESS if caseless else 0 for _, caseless in patterns])
         self._local = threading.local()
 
     def found(self, data: bytes) -> bool:
@@ -234,9 +227,17 @@ class AnchorScan:
 
 
 @functools.lru_cache(maxsize=16)
-def anchor_scan(words: tuple[bytes, ...]) -> AnchorScan:
-    """The scan for these words, compiled once per process (about 10 ms)."""
-    return AnchorScan(words)
+def anchor_scan(words: tuple[bytes, ...]) -> HyperscanSet:
+    """Whether a text can hold a candidate at all, in one pass over its UTF-8 bytes (compiled once
+    per process, about 10 ms).
+
+    ``b" " + word`` occurs in the folded text (``b" " + data.translate(_FOLD)``) exactly where, in
+    ``data``, ``word`` starts the data or follows a byte that is not an ASCII letter, digit or
+    ``_``, ASCII letters in either case (the fold makes every other byte a space and lower-cases
+    the letters; the words hold only ``[a-z0-9_]``). So ``found(data)`` is False only when no
+    match of the candidate test, hence no term, can start anywhere in the text.
+    """
+    return HyperscanSet((rb"(?:^|[^A-Za-z0-9_])" + w, True) for w in words)
 
 
 # Bytes of a record's XML between two words of a term in the reader's text: white space, hyphens
@@ -244,7 +245,7 @@ def anchor_scan(words: tuple[bytes, ...]) -> AnchorScan:
 # stand for such characters, and markup the reader drops.
 _GAP = (rb"(?:[^A-Za-z0-9_]|&(?:amp|lt|gt|quot|apos|#[0-9]+|#[xX][0-9A-Fa-f]+);"
         rb"|&amp;[A-Za-z][A-Za-z0-9]*;|<[^>]*>)+")
-# What can hide a term from RecordScreen's expressions: (expression, caseless?)
+# What can hide a term from the record screen's expressions: (expression, caseless?)
 _HIDING: tuple[tuple[bytes, bool], ...] = (
     # a character reference to an ASCII word character, to "&" (it may start another reference
     # once decoded) or to a character whose lower case holds an ASCII letter (İ, KELVIN SIGN)
@@ -280,45 +281,19 @@ def screen_expressions(terms: Iterable[str]) -> list[bytes] | None:
     return sorted(out)
 
 
-class RecordScreen:
-    """Whether a record's raw XML can hold a pain term in the text a reader draws from it.
+@functools.lru_cache(maxsize=16)
+def record_screen(expressions: tuple[bytes, ...]) -> HyperscanSet:
+    """Whether a record's raw XML can hold a pain term in the text a reader draws from it
+    (compiled once per process).
 
     The reader's text is the record's character data with markup dropped, references decoded and
     white space squashed. Where none of :data:`_HIDING` occurs, each word of that text is the same
     run of ASCII word bytes in the XML (case aside), after a byte that is no word character, and
     what separates two words in the text is, in the XML, a :data:`_GAP`. So a term in the text is
     a match of its expression (see :func:`screen_expressions`) in the XML. No match of any of them
-    and nothing hiding one in the whole record: no term in any text drawn from it. (The rest of
-    the record — journal, MeSH, affiliations — only makes a match likelier: then the text decides.)
+    and nothing hiding one: no term in any text drawn from those bytes.
     """
-
-    def __init__(self, expressions: Iterable[bytes]) -> None:
-        caseless = hyperscan.HS_FLAG_CASELESS if HAVE_HYPERSCAN else 0
-        patterns = [(e, caseless) for e in expressions]
-        if not patterns or not HAVE_HYPERSCAN:
-            raise ValueError("RecordScreen needs hyperscan and at least one term")
-        patterns += [(e, caseless if fold else 0) for e, fold in _HIDING]
-        self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        self._db.compile(expressions=[e for e, _ in patterns], ids=list(range(len(patterns))),
-                         elements=len(patterns), flags=[f for _, f in patterns])
-        self._local = threading.local()
-
-    def found(self, data: bytes) -> bool:
-        """True when ``data`` may hold a term (a match, or something that could hide one)."""
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = self._local.scratch = hyperscan.Scratch(self._db)
-        try:
-            self._db.scan(data, match_event_handler=_stop, scratch=scratch)
-        except hyperscan.ScanTerminated:
-            return True
-        return False
-
-
-@functools.lru_cache(maxsize=16)
-def record_screen(expressions: tuple[bytes, ...]) -> RecordScreen:
-    """The record screen for these expressions, compiled once per process."""
-    return RecordScreen(expressions)
+    return HyperscanSet([*((e, True) for e in expressions), *_HIDING])
 
 
 @dataclass
@@ -401,7 +376,7 @@ class Prefilter:
 
         It tells "no abstract" from ``has_abstract`` alone, and "no pain terms" when the bytes hold
         no term's first word at a word start and nothing that could hide one (see
-        :class:`RecordScreen`); that needs Hyperscan.
+        :func:`record_screen`); that needs Hyperscan.
         """
         cfg = self.config
         if not cfg.enabled:

@@ -203,10 +203,10 @@ _ANCHOR_PIECES = ["pain", "PaIn", "ache", "ACHE", "sf", "5", "ht", "x", "_", "3"
 def test_anchor_scan_finds_exactly_the_words_at_folded_word_starts(pieces: list[str]) -> None:
     """``found`` must be True exactly when ``b" " + word`` is in the folded text: at the start, after
     any byte that is not an ASCII letter, digit or "_" (non-ASCII characters included), in any case."""
-    from extractor.batch.prefilter import _FOLD, AnchorScan
+    from extractor.batch.prefilter import _FOLD, anchor_scan
 
     words = (b"ache", b"pain", b"sf", b"5")
-    scan = AnchorScan(words)
+    scan = anchor_scan(words)
     data = "".join(pieces).encode("utf-8", "surrogatepass")
     folded = b" " + data.translate(_FOLD)
     assert scan.found(data) == any(b" " + w in folded for w in words)
@@ -218,9 +218,9 @@ def test_anchor_scan_finds_exactly_the_words_at_folded_word_starts(pieces: list[
     ("_pain", False), ("xpain", False), ("spain", False), ("pai n", False), ("a\npain", True), ("", False),
 ])
 def test_anchor_scan_word_starts(text: str, found: bool) -> None:
-    from extractor.batch.prefilter import AnchorScan
+    from extractor.batch.prefilter import anchor_scan
 
-    assert AnchorScan((b"pain",)).found(text.encode("utf-8")) is found
+    assert anchor_scan((b"pain",)).found(text.encode("utf-8")) is found
 
 
 @pytest.mark.shared

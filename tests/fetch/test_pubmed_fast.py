@@ -156,7 +156,7 @@ ODD_RECORDS: list[tuple[str, str]] = [
     ("'/>' in text and attribute values", article("45", abstract=abstract("Knee pain a/> 3."),
                                                    journal='<Volume Note="a/>b">and/or/></Volume><Empty/>')),
     ("'/>' in a title", article("46", title="Pain a/>b 3", abstract=abstract("LDL fell by 3."))),
-    # what could hide a term from the record screen (see extractor.batch.prefilter.RecordScreen)
+    # what could hide a term from the record screen (see extractor.batch.prefilter.record_screen)
     ("a space written as a reference", article("47", abstract=abstract("&#32;"))),
     ("markup glued inside a word, start tag", article("48", abstract=abstract("pa<i>in</i> 3"))),
     ("markup glued inside a word, end tag", article("53", abstract=abstract("Knee <i>pa</i>in 3"))),
