@@ -2,13 +2,13 @@
 
 An abstract passes when (each rule can be switched off):
 
-* it has abstract text (``Abstract.has_abstract``; a title alone is skipped as ``no abstract``);
 * it names pain: one of the pain terms, matched case-insensitively at the start of a word
   (``no pain terms``);
+* it has abstract text (``Abstract.has_abstract``; a title alone is skipped as ``no abstract``);
 * it holds a number: a digit, or a number written as a word from "two" upwards (``no numbers``).
 
-The first rule that fails gives the reason, in this order (so ``no numbers`` counts the abstracts
-about pain that were skipped for want of numbers).
+The first rule that fails gives the reason, in this order: so ``no abstract`` and ``no numbers``
+count the records about pain that were skipped for want of an abstract or of numbers.
 
 A term is a word or phrase; a trailing ``*`` matches any ending (``analges*`` → analgesia,
 analgesic, …); a space matches any run of whitespace or a hyphen. The default list covers pain
@@ -24,8 +24,8 @@ decisions). ``text_reason(text, has_abstract)`` (also the pre-filter's ``__call_
 decision from the two inputs alone: the batch stage hands the pre-filter to the reader
 (``iter_source(..., prefilter=Prefilter())``), which for PubMed XML takes it on each record's raw
 bytes and parses only the records that pass. There it first asks :meth:`Prefilter.raw_reason` on
-the record's whole XML: where Hyperscan finds no term's first word anywhere in the record (about
-3 µs), the record is turned down without its text being rebuilt.
+the located bytes of the record's title and abstract: where Hyperscan finds no term there (a few
+µs), the record is turned down without its text being decoded.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ NUMBER_WORDS: tuple[str, ...] = (
 REASON_NO_ABSTRACT = "no abstract"
 REASON_NO_NUMBERS = "no numbers"
 REASON_NO_PAIN = "no pain terms"
-REASONS: tuple[str, ...] = (REASON_NO_ABSTRACT, REASON_NO_PAIN, REASON_NO_NUMBERS)  # checked in this order
+REASONS: tuple[str, ...] = (REASON_NO_PAIN, REASON_NO_ABSTRACT, REASON_NO_NUMBERS)  # checked in this order
 
 _TERM = re.compile(r"^[\w][\w \-./'+]*\*?$", re.UNICODE)
 
@@ -357,10 +357,10 @@ class Prefilter:
         cfg = self.config
         if not cfg.enabled:
             return None
-        if cfg.require_abstract and not has_abstract:
-            return REASON_NO_ABSTRACT
         if cfg.require_pain_term and not self.has_pain_term(text):
             return REASON_NO_PAIN
+        if cfg.require_abstract and not has_abstract:
+            return REASON_NO_ABSTRACT
         if cfg.require_number and not _has_ascii_digit(text) \
                 and (text.isascii() or self._digit.search(text) is None) \
                 and self._number_word.search(text.lower()) is None:
@@ -369,21 +369,17 @@ class Prefilter:
 
     __call__ = text_reason
 
-    def raw_reason(self, record: bytes, has_abstract: bool) -> str | None:
-        """The reason :meth:`text_reason` gives to *every* text that can be drawn from the raw
-        bytes of a record (its whole XML, say) with this ``has_abstract``, or None when that cannot
-        be told without the text. The fast PubMed reader asks it before rebuilding the text.
+    def raw_reason(self, raw: bytes) -> str | None:
+        """The reason :meth:`text_reason` gives to *every* text that can be drawn from ``raw``, the
+        bytes of XML that hold all of a record's title and abstract (the reader's located pieces,
+        or more), or None when that cannot be told without the text. The fast PubMed reader asks
+        it before decoding the text.
 
-        It tells "no abstract" from ``has_abstract`` alone, and "no pain terms" when the bytes hold
-        no term's first word at a word start and nothing that could hide one (see
-        :func:`record_screen`); that needs Hyperscan.
+        It answers "no pain terms" (the first rule) when Hyperscan finds in the bytes no term and
+        nothing that could hide one (see :func:`record_screen`); without Hyperscan, never.
         """
         cfg = self.config
-        if not cfg.enabled:
-            return None
-        if cfg.require_abstract and not has_abstract:
-            return REASON_NO_ABSTRACT
-        if cfg.require_pain_term and self._screen is not None and not self._screen.found(record):
+        if cfg.enabled and cfg.require_pain_term and self._screen is not None and not self._screen.found(raw):
             return REASON_NO_PAIN
         return None
 

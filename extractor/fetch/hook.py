@@ -12,9 +12,9 @@ Readers that can compute ``text`` more cheaply than the whole ``Abstract`` do so
 (:func:`apply_prefilter`). Either way the items are the same. ``fetch`` never imports the batch
 stage: the hook is passed in.
 
-A hook may also have a method ``raw_reason(record, has_abstract) -> str | None`` (see
-:data:`RawReason`): the PubMed XML reader asks it first, with the record's raw XML, and skips
-rebuilding the text when it answers.
+A hook may also have a method ``raw_reason(raw) -> str | None`` (see :data:`RawReason`): the
+PubMed XML reader asks it first, with the raw XML of the record's title and abstract, and skips
+decoding the text when it answers.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from extractor.records import Abstract, Skipped
 PrefilterHook = Callable[[str, bool], "str | None"]
 """``prefilter(text, has_abstract)``: ``None`` to keep the record, else the reason to skip it."""
 
-RawReason = Callable[[bytes, bool], "str | None"]
-"""``hook.raw_reason(record, has_abstract)``: the reason the hook gives to every text that can be
-drawn from ``record`` (the raw bytes of the record's XML) with this ``has_abstract``; ``None`` when
-it cannot tell without the text."""
+RawReason = Callable[[bytes], "str | None"]
+"""``hook.raw_reason(raw)``: the reason the hook gives to every text (whatever ``has_abstract``)
+that can be drawn from ``raw``, bytes of XML holding all of a record's title and abstract among
+others; ``None`` when it cannot tell without the text."""
 
 T = TypeVar("T")
 

@@ -233,17 +233,6 @@ class _Located(NamedTuple):
         """Everything the text is drawn from, one space between pieces (a screen reads this)."""
         return b" ".join([*self.titles, *(label for label in self.labels if label), *self.contents])
 
-    def has_abstract(self) -> bool | None:
-        """``has_abstract`` of the text, when the bytes tell it without decoding: True when an
-        AbstractText has an ASCII letter or digit outside markup and references, False when
-        every label is absent or blank and every content blank."""
-        for content in self.contents:
-            if _has_word(content):
-                return True
-        if all(not c.strip() for c in self.contents) and all(not la or not la.strip() for la in self.labels):
-            return False
-        return None
-
 
 # an ASCII letter or digit that is not part of a reference (run on text without markup)
 _WORD_OUTSIDE_REFS = re.compile(rb"(?:^|;)[^&]*?[A-Za-z0-9]")
@@ -459,13 +448,11 @@ class _Scanner:
     def record(self, name: bytes, seg: bytes, head: bytes, line: int, line_offset: int) -> Iterator[Item]:
         located = _locate(seg) if name == b"PubmedArticle" else None
         if located is not None and self.raw_reason is not None \
-                and (has_abstract := located.has_abstract()) is not None:
+                and (reason := self.raw_reason(located.raw_text())) is not None:
             # the hook's answer for any text drawn from these bytes: no need to decode them
-            reason = self.raw_reason(located.raw_text(), has_abstract)
-            if reason is not None:
-                yield Skipped(id=located.pmid, reason=reason, source=self.source,
-                              metadata={"version": located.version, "file": self.where, "line": line})
-                return
+            yield Skipped(id=located.pmid, reason=reason, source=self.source,
+                          metadata={"version": located.version, "file": self.where, "line": line})
+            return
         view = None if located is None else _compose(located)
         if view is not None:
             reason = self.prefilter(view.text, view.has_abstract)

@@ -166,6 +166,11 @@ ODD_RECORDS: list[tuple[str, str]] = [
     ("term in a label", article("51", abstract='<Abstract><AbstractText Label="PAIN">LDL 3</AbstractText>'
                                                "</Abstract>")),
     ("no abstract, neutral title", article("52", title="Statins in 3 towns")),
+    ("vernacular title first", article("55", title="", abstract=abstract("It fell by 3."))
+     .replace("<ArticleTitle></ArticleTitle>", "<VernacularTitle>Knee pain</VernacularTitle><ArticleTitle/>")
+     ),
+    ("no title element", article("56", abstract=abstract("Knee pain fell by 3."))
+     .replace("<ArticleTitle>A trial</ArticleTitle>", "")),
 ]
 
 
@@ -259,8 +264,8 @@ def test_the_screen_spares_rebuilding_the_text(tmp_path: Path, monkeypatch: pyte
     counted = Counted(monkeypatch)
     items = list(iter_source(path, prefilter=pain_hook()))
     assert [(type(i).__name__, getattr(i, "reason", None)) for i in items] == \
-        [("Skipped", "no pain terms"), ("Skipped", "no abstract"), ("Abstract", None)]
-    # records 1 and 2 decided on their bytes (where Hyperscan is installed); record 3 read
+        [("Skipped", "no pain terms"), ("Skipped", "no pain terms"), ("Abstract", None)]
+    # records 1 and 2 decided on their bytes (where Hyperscan is installed); record 3 decoded
     assert counted.views == (1 if HAVE_HYPERSCAN else 3)
     counted = Counted(monkeypatch)
     assert list(iter_source(path, prefilter=text_only_hook())) == items
