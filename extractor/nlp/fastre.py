@@ -33,7 +33,7 @@ try:  # CPython >= 3.11
 except ImportError:  # pragma: no cover - another implementation: use the patterns as they are
     _sre_compile = _C = _sre_parse = None
 
-__all__ = ["LiteralFilter", "Scanner", "finditer_merged", "required_literals", "suffix_gates"]
+__all__ = ["LiteralFilter", "Scanner", "best_time", "finditer_merged", "required_literals", "suffix_gates"]
 
 _MAXREPEAT = getattr(_C, "MAXREPEAT", None)
 
@@ -434,7 +434,8 @@ SAMPLE = (
 _SAMPLE_LOWER = SAMPLE.lower()
 
 
-def _best_time(run: Any, repeat: int = 7) -> float:
+def best_time(run: Any, repeat: int = 7) -> float:
+    """The least wall time of ``repeat`` calls of ``run`` (for choosing between equivalent forms)."""
     best = float("inf")
     for _ in range(repeat):
         t = time.perf_counter()
@@ -479,9 +480,9 @@ class Scanner:
         """Is the split at least 20% (with a class part: 50%) faster than the pattern on ``SAMPLE``?"""
         sample = SAMPLE if any(p != p.lower() for p in self.prefixes) else _SAMPLE_LOWER
         parts, self.parts = self.parts, None
-        plain = _best_time(lambda: list(self.finditer(sample)))
+        plain = best_time(lambda: list(self.finditer(sample)))
         self.parts = parts
-        split = _best_time(lambda: list(self.finditer(sample)))
+        split = best_time(lambda: list(self.finditer(sample)))
         # a part that starts with a class scans as slowly as the pattern: on real abstracts such a
         # split pays only where it clearly pays on the sample (a measured 0.8 has been slower)
         margin = 0.5 if "" in self.prefixes else 0.8

@@ -14,13 +14,12 @@ weeks", "at 6, 12, 18 and 24 hour", "weeks 6, 12, and 16", "15, 30, and 60 min a
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from extractor.nlp.fastre import SAMPLE, Scanner, suffix_gates
+from extractor.nlp.fastre import SAMPLE, Scanner, best_time, suffix_gates
 from extractor.nlp.numbers import parse_number_words
 
 __all__ = ["TimePoint", "TimepointFinder", "default_finder", "find_timepoints", "unit_days"]
@@ -164,15 +163,9 @@ def _gates(rx: re.Pattern[str]) -> list[re.Pattern[str]] | None:
     if gates is None:
         return None
     sample = SAMPLE.lower()
-    gate_time = min(_seconds(lambda: any(g.search(sample) for g in gates)) for _ in range(7))
-    scan_time = min(_seconds(lambda: list(rx.finditer(sample))) for _ in range(7))
+    gate_time = best_time(lambda: any(g.search(sample) for g in gates))
+    scan_time = best_time(lambda: list(rx.finditer(sample)))
     return gates if gate_time < 0.5 * scan_time else None
-
-
-def _seconds(run: Callable[[], object]) -> float:
-    t = time.perf_counter()
-    run()
-    return time.perf_counter() - t
 
 
 def _list(text: str, lower: str, m: re.Match[str], rule_id: str, group: int) -> list[TimePoint]:
