@@ -23,8 +23,8 @@ from __future__ import annotations
 import heapq
 import re
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
 
 try:  # CPython >= 3.11
     from re import _compiler as _sre_compile  # type: ignore[attr-defined]
@@ -509,7 +509,14 @@ class Scanner:
         return best
 
 
-def finditer_merged(parts: list[re.Pattern[str]], string: str, pos: int = 0,
+class Searcher(Protocol):
+    """What :func:`finditer_merged` needs of a part: ``re.Pattern.search`` (or a cheaper way to
+    find the same next match)."""
+
+    def search(self, string: str, pos: int = ..., endpos: int = ...) -> re.Match[str] | None: ...
+
+
+def finditer_merged(parts: Sequence[Searcher], string: str, pos: int = 0,
                     endpos: int | None = None) -> Iterator[re.Match[str]]:
     """The matches of ``(?:P1|P2|...).finditer`` from the patterns ``parts`` searched apart.
 

@@ -28,9 +28,12 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
+
+from extractor.nlp.fastre import finditer_merged
 
 Features = dict[str, float]
 
@@ -49,42 +52,34 @@ NULL_PREFIX = "null:"
 _ONE_HOT = ("rule", "noun")
 
 
-def _fraction_search(text: str, pos: int) -> re.Match[str] | None:
-    """``_FRACTION.search(text, pos)``, looked for from the slashes instead of from every digit.
+class _FractionSearch:
+    """``_FRACTION.search``, looked for from the slashes instead of from every digit.
 
     A match starts at the digit right before its slash (spaces apart), so each "/" followed by a
     number is a candidate whose digit, if any, is found by stepping back over the spaces; the
     slashes come in the order of the matches' starts. (Digits are common in abstracts, slashes
     after a number are not: several times faster.)
     """
-    at = pos
-    while (slash := _SLASH.search(text, at)) is not None:
-        i = slash.start() - 1
-        while i >= pos and text[i].isspace():  # str.isspace is "\s", str.isdecimal is "\d"
-            i -= 1
-        if i >= pos and text[i].isdecimal():
-            return _FRACTION.match(text, i)
-        at = slash.start() + 1
-    return None
+
+    @staticmethod
+    def search(text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
+        at = pos
+        while (slash := _SLASH.search(text, at, endpos)) is not None:
+            i = slash.start() - 1
+            while i >= pos and text[i].isspace():  # str.isspace is "\s", str.isdecimal is "\d"
+                i -= 1
+            if i >= pos and text[i].isdecimal():
+                return _FRACTION.match(text, i, endpos)
+            at = slash.start() + 1
+        return None
 
 
 def denominator_matches(text: str) -> Iterator[re.Match[str]]:
     """The matches of ``_DENOMINATOR.finditer(text)`` (numbers written as denominators: "12/40",
     "of 40", "of the 40"; the number is ``group(1)``), from its two alternatives searched apart
-    and merged: a match of one starts with a digit, of the other with "o", so they never start at
-    the same place."""
-    fraction = _fraction_search(text, 0)
-    of = _OF_NUMBER.search(text)
-    while fraction is not None or of is not None:
-        m = fraction if of is None or (fraction is not None and fraction.start() < of.start()) else of
-        assert m is not None
-        yield m
-        # as finditer does: go on after the match (the other one's match may overlap it)
-        cursor = m.end()
-        if fraction is not None and fraction.start() < cursor:
-            fraction = _fraction_search(text, cursor)
-        if of is not None and of.start() < cursor:
-            of = _OF_NUMBER.search(text, cursor)
+    and merged (:func:`~extractor.nlp.fastre.finditer_merged`: a match of one starts with a digit,
+    of the other with "o", so they never start at the same place)."""
+    return finditer_merged((_FractionSearch, _OF_NUMBER), text)
 
 
 def rule_accepted(candidate: Mapping[str, Any]) -> bool:
