@@ -2,7 +2,7 @@
 
 Python's regex engine tries a pattern at every position of the text unless the pattern starts
 with literal text, so a pattern that starts with ``\\b`` or a look-around and ends in an
-alternation of words costs about 20 ns per character, whether or not anything matches. Two tools
+alternation of words costs about 20 ns per character, whether or not anything matches. These tools
 cut that cost without changing a single result:
 
 * :class:`LiteralFilter`: the literal strings one of which every match must contain (computed
@@ -12,8 +12,10 @@ cut that cost without changing a single result:
   per first character of the alternatives, each starting with that character (so the engine
   skips ahead to it at C speed), with the matches merged back into the order and overlaps the
   single pattern gives.
+* :class:`LeadFilter`: ``finditer`` of a pattern led by one-character look-arounds, tried only
+  where a one-character pattern built from them (which the engine skips ahead to) matches.
 
-Both read the pattern's parse tree through ``re._parser`` (CPython's own parser). If a pattern
+All read the pattern's parse tree through ``re._parser`` (CPython's own parser). If a pattern
 uses anything they do not handle, or the parser is not there, they fall back to the pattern
 itself.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 import heapq
 import re
 import time
+from array import array
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
@@ -33,7 +36,8 @@ try:  # CPython >= 3.11
 except ImportError:  # pragma: no cover - another implementation: use the patterns as they are
     _sre_compile = _C = _sre_parse = None
 
-__all__ = ["LiteralFilter", "Scanner", "best_time", "finditer_merged", "required_literals", "suffix_gates"]
+__all__ = ["LeadFilter", "LiteralFilter", "Scanner", "all_characters", "best_time", "finditer_merged",
+           "required_literals", "suffix_gates"]
 
 _MAXREPEAT = getattr(_C, "MAXREPEAT", None)
 
@@ -131,6 +135,96 @@ class LiteralFilter:
     def search(self, s: str) -> re.Match[str] | None:
         """``pattern.search(s)``."""
         return self.pattern.search(s) if self.could_match(s) else None
+
+
+def all_characters() -> str:
+    """Every code point, in order (surrogates included), built at C speed."""
+    return array("I", range(0x110000)).tobytes().decode("utf-32-le", "surrogatepass")
+
+
+class LeadFilter:
+    """``finditer`` of a pattern that starts with one-character look-arounds (``(?=[Pp])``,
+    ``(?<![A-Za-z0-9.\\-/])``, ``(?<=[(\\[])``), with exactly the pattern's matches.
+
+    Such a pattern gives the regex engine nothing to skip ahead to, so it is tried at every
+    character of the text (and a case-insensitive one cannot be given a first character to skip
+    to). The look-arounds are turned into a case-sensitive pattern of one character, which the
+    engine does skip ahead to, matching exactly where they hold (the characters they accept are
+    listed one by one, under the pattern's own flags); the pattern is then only tried there.
+    """
+
+    __slots__ = ("pattern", "starts", "shift")
+
+    # a class of more characters than this is not listed (the pattern then runs as it is)
+    MAX_CHARS = 512
+
+    def __init__(self, pattern: re.Pattern[str], characters: str) -> None:
+        self.pattern = pattern
+        self.starts: re.Pattern[str] | None = None
+        self.shift = 0
+        try:
+            built = self._build(pattern, characters)
+        except Exception:  # noqa: BLE001 - a structure this does not handle: no filter
+            built = None
+        if built is not None:
+            self.starts, self.shift = built
+
+    @classmethod
+    def _build(cls, pattern: re.Pattern[str], characters: str) -> tuple[re.Pattern[str], int] | None:
+        if _sre_parse is None or not isinstance(pattern.pattern, str):
+            return None
+        parsed = _sre_parse.parse(pattern.pattern, pattern.flags)
+        if parsed.getwidth()[0] == 0:
+            return None  # an empty match would make finditer step differently
+        # (offset of the character looked at: 0 at the match start, -1 before it; accepted?; class)
+        conditions: list[tuple[int, bool, str]] = []
+        for op, av in parsed.data:
+            if op is not _C.ASSERT and op is not _C.ASSERT_NOT:
+                break
+            direction, content = av
+            if len(content.data) != 1 or content.data[0][0] not in (_C.LITERAL, _C.IN):
+                break
+            one = _sre_compile.compile(_sre_parse.SubPattern(parsed.state, list(content.data)),
+                                       pattern.flags)
+            chars = "".join(m.group() for m in one.finditer(characters))
+            if len(chars) > cls.MAX_CHARS:
+                break
+            conditions.append((0 if direction > 0 else -1, op is _C.ASSERT, chars))
+        anchors = [c for c in conditions if c[1]]
+        if not anchors:
+            return None
+        # the character the filter consumes: the match start's own if a look-ahead gives it
+        anchor = max(anchors, key=lambda c: c[0])
+        offset = anchor[0]
+        parts = [_char_class(anchor[2])]
+        for where, accepted, cond in conditions:
+            if (where, accepted, cond) == anchor:
+                continue
+            look = ("(?<=" if accepted else "(?<!") if where <= offset else ("(?=" if accepted else "(?!")
+            dot = "." if where < offset else ""
+            parts.append(f"{look}{_char_class(cond)}{dot})")
+        return re.compile("".join(parts), re.DOTALL), -offset
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        starts = self.starts
+        if starts is None:
+            yield from self.pattern.finditer(text)
+            return
+        match = self.pattern.match
+        shift = self.shift
+        pos = 0
+        for s in starts.finditer(text):
+            at = s.start() + shift
+            if at < pos:
+                continue
+            m = match(text, at)
+            if m is not None:
+                yield m
+                pos = m.end()  # (never an empty match: see ``_build``)
+
+
+def _char_class(chars: str) -> str:
+    return "[" + "".join("\\" + c if c in "\\]^-[" else c for c in chars) + "]"
 
 
 def _literal_words(items: Any) -> list[str] | None:

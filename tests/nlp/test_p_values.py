@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from spacy.language import Language
 
-from extractor.nlp.components.p_values import _all_characters, _LeadFilter
+from extractor.nlp.fastre import LeadFilter, all_characters
 
 Values = Callable[[str, str], list[dict[str, Any]]]
 
@@ -72,6 +72,6 @@ def test_lead_filter_gives_the_pattern_matches(nlp: Language, text: str) -> None
 @pytest.mark.parametrize("pattern", [r"(?<=[ab])c", r"(?=[Cc])(?<!a)c\w", r"(?<![a-z])(?=x)x+", r"x?"])
 def test_lead_filter_on_other_patterns(pattern: str) -> None:
     rx = re.compile(pattern, re.IGNORECASE)
-    lead = _LeadFilter(rx, _all_characters())
+    lead = LeadFilter(rx, all_characters())
     for text in ("ac bc Cc aC xx Ax xC", "c", "", "İc ſC Kx"):
         assert [m.span() for m in lead.finditer(text)] == [m.span() for m in rx.finditer(text)]

@@ -14,8 +14,6 @@ Candidates: ``kind="p_value"`` with ``op`` and ``value``; span group ``extractor
 from __future__ import annotations
 
 import re
-from array import array
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,16 +22,9 @@ from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
 from extractor.nlp.context import DocContext, add_candidates, doc_text
-from extractor.nlp.fastre import LiteralFilter
+from extractor.nlp.fastre import LeadFilter, LiteralFilter, all_characters
 from extractor.nlp.numbers import find_numbers
 from extractor.nlp.rules import Rule
-
-try:  # CPython >= 3.11: the parse tree of a pattern (see ``_LeadFilter``)
-    from re import _compiler as _sre_compile  # type: ignore[attr-defined]
-    from re import _constants as _C  # type: ignore[attr-defined]
-    from re import _parser as _sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - another implementation: patterns run as they are
-    _sre_compile = _C = _sre_parse = None
 
 SUBPATTERNS: dict[str, str] = {
     "SP": r"[ \t\u00a0\u2009\u202f\u200a\u2002\u2003\u2005]",
@@ -78,96 +69,6 @@ def normalise_op(op: str | None) -> str:
     return "="
 
 
-def _all_characters() -> str:
-    """Every code point, in order (surrogates included), built at C speed."""
-    return array("I", range(0x110000)).tobytes().decode("utf-32-le", "surrogatepass")
-
-
-class _LeadFilter:
-    """``finditer`` of a pattern that starts with one-character look-arounds (``(?=[Pp])``,
-    ``(?<![A-Za-z0-9.\\-/])``, ``(?<=[(\\[])``), with exactly the pattern's matches.
-
-    Such a pattern gives the regex engine nothing to skip ahead to, so it is tried at every
-    character of the text (and a case-insensitive one cannot be given a first character to skip
-    to). The look-arounds are turned into a case-sensitive pattern of one character, which the
-    engine does skip ahead to, matching exactly where they hold (the characters they accept are
-    listed one by one, under the pattern's own flags); the pattern is then only tried there.
-    """
-
-    __slots__ = ("pattern", "starts", "shift")
-
-    # a class of more characters than this is not listed (the pattern then runs as it is)
-    MAX_CHARS = 512
-
-    def __init__(self, pattern: re.Pattern[str], characters: str) -> None:
-        self.pattern = pattern
-        self.starts: re.Pattern[str] | None = None
-        self.shift = 0
-        try:
-            built = self._build(pattern, characters)
-        except Exception:  # noqa: BLE001 - a structure this does not handle: no filter
-            built = None
-        if built is not None:
-            self.starts, self.shift = built
-
-    @classmethod
-    def _build(cls, pattern: re.Pattern[str], characters: str) -> tuple[re.Pattern[str], int] | None:
-        if _sre_parse is None or not isinstance(pattern.pattern, str):
-            return None
-        parsed = _sre_parse.parse(pattern.pattern, pattern.flags)
-        if parsed.getwidth()[0] == 0:
-            return None  # an empty match would make finditer step differently
-        # (offset of the character looked at: 0 at the match start, -1 before it; accepted?; class)
-        conditions: list[tuple[int, bool, str]] = []
-        for op, av in parsed.data:
-            if op is not _C.ASSERT and op is not _C.ASSERT_NOT:
-                break
-            direction, content = av
-            if len(content.data) != 1 or content.data[0][0] not in (_C.LITERAL, _C.IN):
-                break
-            one = _sre_compile.compile(_sre_parse.SubPattern(parsed.state, list(content.data)),
-                                       pattern.flags)
-            chars = "".join(m.group() for m in one.finditer(characters))
-            if len(chars) > cls.MAX_CHARS:
-                break
-            conditions.append((0 if direction > 0 else -1, op is _C.ASSERT, chars))
-        anchors = [c for c in conditions if c[1]]
-        if not anchors:
-            return None
-        # the character the filter consumes: the match start's own if a look-ahead gives it
-        anchor = max(anchors, key=lambda c: c[0])
-        offset = anchor[0]
-        parts = [_char_class(anchor[2])]
-        for where, accepted, cond in conditions:
-            if (where, accepted, cond) == anchor:
-                continue
-            look = ("(?<=" if accepted else "(?<!") if where <= offset else ("(?=" if accepted else "(?!")
-            dot = "." if where < offset else ""
-            parts.append(f"{look}{_char_class(cond)}{dot})")
-        return re.compile("".join(parts), re.DOTALL), -offset
-
-    def finditer(self, text: str) -> Iterator[re.Match[str]]:
-        starts = self.starts
-        if starts is None:
-            yield from self.pattern.finditer(text)
-            return
-        match = self.pattern.match
-        shift = self.shift
-        pos = 0
-        for s in starts.finditer(text):
-            at = s.start() + shift
-            if at < pos:
-                continue
-            m = match(text, at)
-            if m is not None:
-                yield m
-                pos = m.end()  # (never an empty match: see ``_build``)
-
-
-def _char_class(chars: str) -> str:
-    return "[" + "".join("\\" + c if c in "\\]^-[" else c for c in chars) + "]"
-
-
 @dataclass(frozen=True, slots=True)
 class PMatch:
     start: int
@@ -182,17 +83,17 @@ class PValueExtractor(RuleComponent):
     rules_name = "p_values"
 
     def compile_rules(self, rules: list[Rule]) -> None:
-        self._value: list[tuple[str, _LeadFilter, float]] = []
+        self._value: list[tuple[str, LeadFilter, float]] = []
         self._cont: list[tuple[str, re.Pattern[str], float]] = []
         self._after: list[LiteralFilter] = []
         self._before: list[LiteralFilter] = []
-        characters = _all_characters() if any(r.get("kind") == "value" for r in rules) else ""
+        characters = all_characters() if any(r.get("kind") == "value" for r in rules) else ""
         for r in rules:
             kind = r.get("kind")
             rx = re.compile(expand(str(r["pattern"])), re.IGNORECASE)
             conf = float(r.get("confidence", 0.9))
             if kind == "value":
-                self._value.append((r["id"], _LeadFilter(rx, characters), conf))
+                self._value.append((r["id"], LeadFilter(rx, characters), conf))
             elif kind == "continuation":
                 self._cont.append((r["id"], rx, conf))
             elif kind == "exclude_after":
