@@ -167,8 +167,7 @@ def build_table(chunk: ChunkInput, nlp: Any, batch_size: int, counts: Counter[st
         events.append((abstract.id, seq, STATUS_EXTRACTED))
     if chunk.events:  # most of a chunk: handled column by column (C loops), not event by event
         ev_items, ev_ids, ev_statuses, ev_reasons, ev_versions = zip(*chunk.events, strict=True)
-        first_seq = make_seq(f, 0)
-        ev_seqs = [first_seq | item for item in ev_items]
+        ev_seqs = [make_seq(f, item) for item in ev_items]
         counts["read"] += len(ev_items)
         for (status, reason), k in Counter(zip(ev_statuses, ev_reasons, strict=True)).items():
             if status == STATUS_DELETED:
