@@ -270,10 +270,9 @@ class _Run:
 
 def _run_inline(run: _Run) -> None:
     cfg = run.worker_config()
-    nlp = pipeline(cfg.model)
     for file in run.pending:
         for chunk in run.chunks_to_do(file):
-            summary = process_chunk(nlp, chunk, run.out, cfg.batch_size)
+            summary = process_chunk(pipeline(cfg.model), chunk, run.out, cfg.batch_size)
             faults.point("written")
             run.commit(summary)
     run.worker_rss = max(run.worker_rss, peak_rss_mb())
