@@ -12,9 +12,10 @@ back altered the way new text differs from old: each word of six letters or more
 three-letter tail with probability 0.1, and each number with a decimal point new decimals. Chunks of
 500 go through :func:`extractor.batch.worker.process_chunk` in this process, taking the pipeline
 from :func:`extractor.batch.worker.pipeline` before each chunk as the engines do (which renews it
-once its vocabulary holds more than ``--limit`` strings, default ``VOCAB_LIMIT``; ``--no-limit``:
-never). Prints, every ``--every`` abstracts, the strings in the vocabulary, the resident memory now
-and at its peak, and the CPU milliseconds per abstract since the last line.
+once its vocabulary holds more than ``--limit`` strings, default
+``extractor.nlp.pipeline.VOCAB_LIMIT``; ``--no-limit``: never). Prints, every ``--every``
+abstracts, the strings in the vocabulary, the resident memory now and at its peak, and the CPU
+milliseconds per abstract since the last line.
 """
 
 from __future__ import annotations
@@ -80,12 +81,13 @@ def main(argv: list[str] | None = None) -> None:
 
     from extractor.batch import worker
     from extractor.batch.chunks import ChunkInput
+    from extractor.nlp.pipeline import VOCAB_LIMIT
     from extractor.records import Abstract
 
     if not args.input.is_file():
         sys.exit(f"{args.input}: not found (this benchmark reads ../shared)")
     texts = [json.loads(line).get("text") or "" for line in args.input.open(encoding="utf-8") if line.strip()]
-    limit = 10**12 if args.no_limit else (args.limit or worker.VOCAB_LIMIT)
+    limit = 10**12 if args.no_limit else (args.limit or VOCAB_LIMIT)
     print(f"{len(texts)} abstracts from {args.input.name}, fed {args.abstracts:,} times; "
           f"pipeline renewed past {'never' if args.no_limit else f'{limit:,} strings'}")
     print(f"{'abstracts':>10} {'strings':>10} {'RSS MB':>8} {'peak MB':>8} {'CPU ms/abstract':>16}")

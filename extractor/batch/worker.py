@@ -13,7 +13,7 @@ its tasks. It always writes the same partition for the same chunk:
 The partition is written to a temporary file in the same folder and renamed into place, so a
 partition file is either complete or absent. Each worker process loads the pipeline once
 (:func:`pipeline`), however many chunks it handles, and anew only when its vocabulary has grown
-past ``VOCAB_LIMIT`` strings.
+past ``extractor.nlp.pipeline.VOCAB_LIMIT`` strings.
 """
 
 from __future__ import annotations
@@ -237,27 +237,18 @@ def process_chunk(nlp: Any, chunk: ChunkInput, out_dir: Path, batch_size: int = 
 
 _PIPELINES: dict[tuple[str, int], Any] = {}
 
-# A pipeline's vocabulary (spaCy's ``Vocab`` and ``StringStore``) keeps every word and number it
-# has ever seen: over a run through millions of abstracts it grows without end (~380 bytes per new
-# word; the 5,129 abstracts of ``abstracts_pool.jsonl`` add 60,000 strings, and their number keeps
-# growing as PubMed's rare words, drug names and numbers go by). Once the vocabulary holds more than
-# this many strings, the pipeline is dropped and loaded anew (0.25 s) before the next chunk, so a
-# worker's memory stays bounded (this many strings are ~150 MB). What a pipeline extracts does not
-# depend on what its vocabulary has seen before (tested), so the output does not change. spaCy's
-# own answer, ``Language.memory_zone``, was measured slower: inside a zone the tokenizer caches
-# nothing, 0.06-0.26 ms more per abstract even after a warm-up, against ~0.01 ms for reloading.
-VOCAB_LIMIT = 500_000
-
 
 def pipeline(model: str | None, vocab_limit: int | None = None) -> Any:
     """The pipeline for ``model`` (None: the built-in rules), loaded once per process (and per
     thread: a Dask worker may run several tasks at once, and a pipeline is not shared between
     threads), and anew once its vocabulary holds more than ``vocab_limit`` strings (default
-    ``VOCAB_LIMIT``). Call it for each chunk rather than keeping the pipeline."""
+    ``extractor.nlp.pipeline.VOCAB_LIMIT``: the vocabulary keeps every string it has seen, and
+    outputs do not depend on it). Call it for each chunk rather than keeping the pipeline."""
+    from extractor.nlp.pipeline import vocabulary_full
+
     key = (model or "", threading.get_ident())
     nlp = _PIPELINES.get(key)
-    limit = VOCAB_LIMIT if vocab_limit is None else vocab_limit
-    if nlp is not None and len(nlp.vocab.strings) > limit:
+    if nlp is not None and vocabulary_full(nlp, vocab_limit):
         del _PIPELINES[key]
         # drop every reference first, and collect now: the components and the pipeline refer to
         # one another, and the old vocabulary should be gone before the new one fills up

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain, islice
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,7 +14,37 @@ from extractor.errors import InputError
 from extractor.io import format_of
 from extractor.records import Abstract, Deletion, Problem
 
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+    from extractor.records import ExtractionRecord
+
 STORE_CHUNK = 500
+# With one process, the abstracts go through the pipeline in segments of this many batches, and
+# between two segments the pipeline is loaded anew once its vocabulary is full (see
+# ``extractor.nlp.pipeline.VOCAB_LIMIT``). Whole batches, so the batches are those of one stream.
+SEGMENT_BATCHES = 160
+
+
+def extract_stream(nlp: Language, abstracts: Iterable[Abstract], load: Callable[[], Language], *,
+                   n_process: int = 1, batch_size: int = 64, vocab_limit: int | None = None,
+                   segment_batches: int = SEGMENT_BATCHES) -> Iterator[ExtractionRecord]:
+    """``extractor.nlp.extract`` over a stream of any length with bounded memory: between segments,
+    once ``nlp``'s vocabulary holds more than ``vocab_limit`` strings, it is replaced by ``load()``.
+    The records are those of one pipeline over the whole stream. With several processes (spaCy's
+    ``n_process``) one pipeline runs throughout."""
+    from extractor.nlp import extract
+    from extractor.nlp.pipeline import vocabulary_full
+
+    if n_process != 1:
+        yield from extract(nlp, abstracts, n_process=n_process, batch_size=batch_size)
+        return
+    stream = iter(abstracts)
+    for first in stream:
+        segment = chain((first,), islice(stream, segment_batches * batch_size - 1))
+        yield from extract(nlp, segment, batch_size=batch_size)
+        if vocabulary_full(nlp, vocab_limit):
+            nlp = load()
 
 
 def read_abstracts(paths: list[Path], fmt: str | None = None) -> Iterator[Abstract | Deletion | Problem]:
@@ -74,8 +105,7 @@ def register(app: typer.Typer) -> None:
         from extractor.commands._common import progress, report
         from extractor.fetch.sources import normalise_format
         from extractor.io import RecordWriter
-        from extractor.nlp import extract, load_pipeline
-        from extractor.records import ExtractionRecord
+        from extractor.nlp import load_pipeline
 
         for path in inputs:
             if not path.exists():
@@ -115,7 +145,8 @@ def register(app: typer.Typer) -> None:
 
         try:
             with RecordWriter(out) as writer:
-                stream = extract(nlp, abstracts(), n_process=n_process, batch_size=batch_size)
+                stream = extract_stream(nlp, abstracts(), lambda: load_pipeline(model, rules_only=rules_only),
+                                        n_process=n_process, batch_size=batch_size)
                 for record in progress(stream, total=_count_lines(inputs), desc="extract", unit="abs",
                                        enabled=progress_bar):
                     writer.write(record)

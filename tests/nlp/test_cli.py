@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -85,6 +86,42 @@ def test_extract_with_a_saved_model_and_two_processes(tmp_path: Path, nlp: objec
                             "--n-process", "2", "--batch-size", "2", "--no-progress"], capsys)
     assert code == 0, err
     assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["0", "1", "2", "3", "4"]
+
+
+def test_extract_stream_loads_the_pipeline_anew_when_its_vocabulary_fills() -> None:
+    import random
+    import string
+
+    from extractor.commands.extract import extract_stream
+    from extractor.nlp import extract, load_pipeline
+    from extractor.records import Abstract
+
+    rng = random.Random(3)
+
+    def word() -> str:
+        return "".join(rng.choices(string.ascii_lowercase, k=9))
+
+    def text() -> str:
+        return (f"{word().capitalize()} for pain in {rng.randint(20, 300)} patients: VAS "
+                f"{rng.randint(3, 8)}.{rng.randint(0, 9)} vs {rng.randint(1, 5)}.{rng.randint(0, 9)} "
+                f"(p = 0.0{rng.randint(1, 4)}). " + " ".join(word() for _ in range(20)) + ".")
+
+    abstracts = [Abstract(id=str(i), text=text()) for i in range(60)]
+    loaded = []
+
+    def load() -> Any:
+        loaded.append(load_pipeline(rules_only=True))
+        return loaded[-1]
+
+    first = load()
+    limit = len(first.vocab.strings) + 300  # a segment of 2 batches of 4 brings ~8 × 25 new strings
+    records = list(extract_stream(first, iter(abstracts), load, batch_size=4, vocab_limit=limit,
+                                  segment_batches=2))
+    assert len(loaded) >= 4  # renewed every other segment or so
+    assert all(len(nlp.vocab.strings) < limit + 400 for nlp in loaded)
+    alone = list(extract(load_pipeline(rules_only=True), abstracts, batch_size=4))
+    assert [r.to_dict() for r in records] == [r.to_dict() for r in alone]
+    assert sum(len(list(r.values())) for r in records) >= 120  # sample sizes, scores, p-values
 
 
 def test_evaluate_prints_the_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
