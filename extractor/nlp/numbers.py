@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, fields
 from functools import lru_cache
 
-from extractor.nlp.fastre import Scanner
+from extractor.nlp.fastre import Scanner, skip_to_lead
 
 __all__ = ["Number", "find_numbers", "parse_number", "parse_number_words", "WORD_NUMBER_RE"]
 
@@ -163,9 +163,10 @@ def _parse_number_words(text: str) -> tuple[tuple[int, int, int], ...]:
 
 _SUP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 _NBSP = "\u00a0\u2009\u202f\u2007"
-_DIGIT_RE = re.compile(
+# compiled with skip_to_lead: the regex engine skips ahead to the characters of the look-ahead
+_DIGIT_RE = skip_to_lead(re.compile(
     r"""
-    (?=[0-9.·])                                   # (lets the regex engine skip ahead fast)
+    (?=[0-9.·])                                   # (the characters a number starts with)
     (?<![\w.·])                                   # not inside a word or another number
     (?:
         (?P<sci_only>10\s?(?:\^\s?|\(\s?)[-−–]\s?\d+\)?|10[⁻][⁰¹²³⁴⁵⁶⁷⁸⁹]+)  # 10^-4, 10(-4), 10⁻⁴
@@ -184,7 +185,7 @@ _DIGIT_RE = re.compile(
     )
     """,
     re.VERBOSE,
-)
+))
 _NOT_INT_RE = re.compile(r"[.·]|(?<!\d),|,(?!\d{3}(?!\d))")
 _PERCENT_RE = re.compile(r"\s?(?:%|per\s?cent\b|pct\b)", re.IGNORECASE)
 _SIGN_CHARS = "-−+"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from extractor.nlp.fastre import SAMPLE, Scanner, best_time, suffix_gates
+from extractor.nlp.fastre import SAMPLE, Scanner, best_time, skip_to_lead, suffix_gates
 from extractor.nlp.numbers import parse_number_words
 
 __all__ = ["TimePoint", "TimepointFinder", "default_finder", "find_timepoints", "unit_days"]
@@ -120,7 +120,8 @@ class TimepointFinder:
                 raise ValueError(f"time point rule {r.get('id')!r}: unknown kind {kind!r} "
                                  f"(one of {', '.join(KINDS)})")
             try:
-                rx = re.compile(expand(str(r["pattern"])))
+                # (the rules start with a look-ahead for their first letters, to skip ahead to)
+                rx = skip_to_lead(re.compile(expand(str(r["pattern"]))))
             except (KeyError, re.error) as exc:
                 raise ValueError(f"time point rule {r.get('id')!r}: bad pattern: {exc}") from exc
             self.rules.append((str(r["id"]), str(kind), rx))

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from extractor.nlp import lexicon, numbers, proportions, scores
 from extractor.nlp.arms import _GROUP_COUNT_RE
-from extractor.nlp.fastre import LiteralFilter, Scanner, required_literals, suffix_gates
+from extractor.nlp.fastre import LiteralFilter, Scanner, required_literals, skip_to_lead, suffix_gates
 from extractor.nlp.rules import read_packaged_rules
-from extractor.nlp.timepoints import TimepointFinder
+from extractor.nlp.timepoints import TimepointFinder, expand
 
 TEXT = (
     "Pain at 1, 4 and 8 weeks; day 3, POD 2, the first hour, baseline and the last follow-up. "
@@ -161,3 +161,38 @@ def test_suffix_gates_never_hide_a_match(words: list[str], pos: int, endpos: int
         for a, b in ((0, len(text)), (pos, endpos)):
             if pattern.search(text, a, b) is not None:
                 assert any(g.search(text, a, b) is not None for g in gates), (pattern.pattern, text)
+
+
+# patterns led by a one-character look-ahead (the time point rules, the number finder) and others
+LEAD_PATTERNS = [re.compile(expand(str(rule["pattern"]))) for rule in read_packaged_rules("timepoints")]
+LEAD_PATTERNS += [re.compile(numbers._DIGIT_RE.pattern, numbers._DIGIT_RE.flags)] + [re.compile(p) for p in (
+        r"(?=[ab])\b(?:a|ab|abc)\b", r"(?=x)(?P<g>x\d)y?", r"(?=٣)\d", r"(?=[^a])\w+",
+        r"(?=x)(?P<g>x\d)?y?", r"(?=[xy])", r"(?i)(?=[a])a\w", r"(?<=a)b", r"ab(?=c)",
+    )]
+LEAD_WORDS = WORDS + ["٣", "2010", "0.5", "·5", "y", "xy", "x1", "A", "ab c", "six", "half an"]
+
+
+def test_skip_to_lead_builds_a_faster_pattern_where_it_can() -> None:
+    built = [skip_to_lead(p) is not p for p in LEAD_PATTERNS]
+    assert built[:len(built) - 9] == [True] * (len(built) - 9)  # the rules and the number finder
+    # "[^a]" (parsed as NOT_LITERAL: not handled), empty matches, a case-insensitive pattern,
+    # no leading look-ahead: the pattern itself
+    assert built[-9:] == [True, True, True, False, False, False, False, False, False]
+    fast = skip_to_lead(numbers._DIGIT_RE)
+    plain = re.compile(numbers._DIGIT_RE.pattern, numbers._DIGIT_RE.flags)
+    assert (fast.pattern, fast.flags, fast.groups, fast.groupindex) == (
+        plain.pattern, plain.flags, plain.groups, plain.groupindex)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(LEAD_WORDS), max_size=60), st.integers(0, 40), st.integers(0, 300))
+def test_skip_to_lead_finds_what_the_pattern_finds(words: list[str], pos: int, endpos: int) -> None:
+    text = "".join(words)
+    for pattern in LEAD_PATTERNS:
+        plain = re.compile(pattern.pattern, pattern.flags)
+        fast = skip_to_lead(pattern)
+        for a, b in ((0, len(text)), (pos, endpos)):
+            assert _result(fast.finditer(text, a, b)) == _result(plain.finditer(text, a, b))
+            for f, p in ((fast.search(text, a, b), plain.search(text, a, b)),
+                         (fast.match(text, a, b), plain.match(text, a, b))):
+                assert (f and (f.span(), f.groups())) == (p and (p.span(), p.groups()))
