@@ -30,6 +30,7 @@ from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix
 from spacy.vocab import Vocab
 
 from extractor.nlp.fastre import EdgeSearcher, FirstCharSearcher
+from extractor.nlp.lex_attrs import faster_lex_attr_getters
 
 # Operators and spread markers that should always stand alone next to numbers.
 _OPS = r"±|∓|\+\s?/\s?-|\+\s?/\s?−|<=|>=|=<|=>|≤|≥|≦|≧|⩽|⩾|<|>|=|≈|~"
@@ -260,10 +261,15 @@ def clinical_exceptions(nlp: Language) -> dict[str, Any]:
 
 
 def make_clinical_tokenizer(nlp: Language) -> Tokenizer:
-    """Build the tokenizer for ``nlp`` (its vocab, exceptions and URL matcher are kept)."""
+    """Build the tokenizer for ``nlp`` (its vocab, exceptions and URL matcher are kept; the vocab
+    gets the faster lexical attribute getters of ``extractor.nlp.lex_attrs``)."""
     prefixes, suffixes, infixes = clinical_punctuation(nlp)
     defaults = nlp.Defaults
     rules = clinical_exceptions(nlp)
+    # The tokenizer creates the vocabulary's lexemes (about 20 new ones per abstract not seen
+    # before); their attributes are computed by equivalent but cheaper functions (see lex_attrs).
+    vocab: Any = nlp.vocab  # (spaCy's type stubs leave out lex_attr_getters)
+    vocab.lex_attr_getters = faster_lex_attr_getters(vocab.lex_attr_getters)
     return ClinicalTokenizer(
         nlp.vocab,
         rules=rules,
