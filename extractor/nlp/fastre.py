@@ -14,6 +14,9 @@ cut that cost without changing a single result:
   single pattern gives.
 * :class:`LeadFilter`: ``finditer`` of a pattern led by one-character look-arounds, tried only
   where a one-character pattern built from them (which the engine skips ahead to) matches.
+* :class:`EdgeSearcher` and :class:`FirstCharSearcher`: the tokenizer's affix patterns (hundreds
+  of alternatives, each tried at every character of a word) cut to the alternatives that can
+  start or end with the characters the word has.
 
 All read the pattern's parse tree through ``re._parser`` (CPython's own parser). If a pattern
 uses anything they do not handle, or the parser is not there, they fall back to the pattern
@@ -37,8 +40,8 @@ try:  # CPython >= 3.11
 except ImportError:  # pragma: no cover - another implementation: use the patterns as they are
     _sre = _sre_compile = _C = _sre_parse = None
 
-__all__ = ["LeadFilter", "LiteralFilter", "Scanner", "all_characters", "best_time", "finditer_merged",
-           "required_literals", "skip_to_lead", "suffix_gates"]
+__all__ = ["EdgeSearcher", "FirstCharSearcher", "LeadFilter", "LiteralFilter", "Scanner", "all_characters",
+           "best_time", "finditer_merged", "required_literals", "skip_to_lead", "suffix_gates"]
 
 _MAXREPEAT = getattr(_C, "MAXREPEAT", None)
 
@@ -694,3 +697,244 @@ def finditer_merged(parts: Sequence[Searcher], string: str, pos: int = 0,
             heapq.heappop(heap)
         else:
             heapq.heapreplace(heap, (nxt.start(), i, nxt))
+
+
+# ---------------------------------------------------------------------------------------------
+# Edge characters: which characters a match can start or end with
+
+
+def _edge_items(items: Any, from_end: bool) -> tuple[list[Any], bool] | None:
+    """The one-character items (literals and classes) one of which consumes the first character
+    (``from_end``: the last) of every non-empty match of ``items`` (a parsed sequence), and whether
+    a match can be empty; None for a structure not handled."""
+    found: list[Any] = []
+    for op, av in (reversed(items) if from_end else items):
+        if op in (_C.AT, _C.ASSERT, _C.ASSERT_NOT):
+            continue  # zero-width: consumes nothing
+        if op in (_C.LITERAL, _C.NOT_LITERAL, _C.IN, _C.ANY):
+            found.append((op, av))
+            return found, False
+        if op is _C.SUBPATTERN:
+            if av[1] or av[2]:
+                return None  # a part with flags of its own
+            sub = _edge_items(av[3], from_end)
+        elif op is _C.ATOMIC_GROUP:
+            sub = _edge_items(av, from_end)
+        elif op is _C.BRANCH:
+            subs = [_edge_items(alt, from_end) for alt in av[1]]
+            if any(s is None for s in subs):
+                return None
+            sub = ([item for s in subs for item in s[0]],  # type: ignore[index]
+                   any(s[1] for s in subs))  # type: ignore[index]
+        elif op in (_C.MAX_REPEAT, _C.MIN_REPEAT, _C.POSSESSIVE_REPEAT):
+            lo, _hi, body = av
+            sub = _edge_items(body, from_end)
+            if sub is not None and lo == 0:
+                sub = (sub[0], True)
+        else:  # back-references and the like
+            return None
+        if sub is None:
+            return None
+        found.extend(sub[0])
+        if not sub[1]:
+            return found, False
+    return found, True
+
+
+def _anchored(items: Any, at: tuple[Any, ...], from_end: bool) -> bool:
+    """Does every match of ``items`` start (``from_end``: end) where an ``at`` assertion holds?"""
+    if not items:
+        return False
+    op, av = items[-1] if from_end else items[0]
+    if op is _C.AT:
+        return av in at
+    if op is _C.BRANCH:
+        return all(_anchored(alt, at, from_end) for alt in av[1])
+    if op is _C.SUBPATTERN and not av[1] and not av[2]:
+        return _anchored(av[3], at, from_end)
+    return False
+
+
+class _Alternative:
+    """A top-level alternative of a pattern: the classes one of which its first (or last)
+    character matches, whether it can match the empty string, its greatest width (None when
+    unbounded), and itself compiled on first use (with the pattern's group numbers)."""
+
+    __slots__ = ("classes", "empty", "width", "parsed", "flags", "_compiled")
+
+    def __init__(self, parsed: Any, flags: int, from_end: bool) -> None:
+        edge = _edge_items(parsed.data, from_end)
+        if edge is None:
+            raise ValueError("an alternative whose edge characters cannot be read")
+        items, self.empty = edge
+        self.classes = [_sre_compile.compile(_sre_parse.SubPattern(parsed.state, [item]), flags)
+                        for item in items]
+        width = parsed.getwidth()[1]
+        self.width: int | None = width if width < 1_000 else None
+        self.parsed, self.flags = parsed, flags
+        self._compiled: re.Pattern[str] | None = None
+
+    def can_start(self, chars: str) -> bool:
+        """Can a match begin (or end) with one of ``chars``, or be empty?"""
+        return self.empty or any(c.fullmatch(char) for c in self.classes for char in chars)
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = _sre_compile.compile(self.parsed, self.flags)
+        return self._compiled
+
+
+def _edge_alternatives(pattern: re.Pattern[str], parsed: Any, from_end: bool) -> list[_Alternative]:
+    """The top-level alternatives of a parsed pattern, in order, with the zero-width ``^`` or ``\\b``
+    the parser moves in front of them when all of them start with it (a single one if the pattern
+    is not an alternation)."""
+    state = parsed.state
+    data = list(parsed.data)
+    lead = []
+    while data and data[0][0] is _C.AT:
+        lead.append(data.pop(0))
+    if len(data) == 1 and data[0][0] is _C.BRANCH:
+        alts = [_sre_parse.SubPattern(state, [*lead, *alt]) for alt in data[0][1][1]]
+    else:
+        alts = [parsed]
+    return [_Alternative(alt, pattern.flags, from_end) for alt in alts]
+
+
+class EdgeSearcher:
+    """``search`` of a pattern whose every match starts at the start of the text (each alternative
+    begins with ``^``: spaCy's prefix patterns) or ends at its end (each ends with ``$``: the suffix
+    patterns), with the pattern's match (same span and groups), several times faster on words.
+
+    Such a match consumes the text's first (last) character, so only the alternatives whose first
+    (last) character can be that one, or that can match the empty string, can match; they are
+    listed once per character met. The alternation's match is the leftmost of theirs, the one of
+    the first alternative among those that match there. A match at the end starts at most an
+    alternative's greatest width before it, so its search starts there (look-behinds still see
+    the text before). A text ending in a line break (where ``$`` also matches before it) is
+    searched with the pattern itself.
+    """
+
+    __slots__ = ("pattern", "at_end", "_alternatives", "_by_char")
+
+    # more distinct edge characters than this empty the table of alternatives by character
+    MAX_KEYS = 10_000
+
+    def __init__(self, pattern: re.Pattern[str], at_end: bool) -> None:
+        self.pattern = pattern
+        self.at_end = at_end
+        self._alternatives: list[_Alternative] | None = None
+        self._by_char: dict[str, list[_Alternative]] = {}
+        try:
+            self._split()
+        except Exception:  # noqa: BLE001 - a structure this does not know: use the pattern
+            self._alternatives = None
+
+    def _split(self) -> None:
+        pattern = self.pattern
+        if _sre_parse is None or not isinstance(pattern.pattern, str):
+            return
+        parsed = _sre_parse.parse(pattern.pattern, pattern.flags)
+        if (pattern.flags | parsed.state.flags) & re.MULTILINE:
+            return  # ^ and $ at every line
+        at = (_C.AT_END, _C.AT_END_STRING) if self.at_end else (_C.AT_BEGINNING, _C.AT_BEGINNING_STRING)
+        if _anchored(parsed.data, at, self.at_end):
+            self._alternatives = _edge_alternatives(pattern, parsed, self.at_end)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        """``pattern.search(text)``."""
+        alternatives = self._alternatives
+        at_end = self.at_end
+        if alternatives is None or not text or (at_end and text[-1] == "\n"):
+            return self.pattern.search(text)
+        char = text[-1] if at_end else text[0]
+        by_char = self._by_char
+        kept = by_char.get(char)
+        if kept is None:
+            if len(by_char) >= self.MAX_KEYS:
+                by_char.clear()
+            kept = by_char[char] = [alt for alt in alternatives if alt.can_start(char)]
+        if not at_end:  # every match starts at 0: the first alternative that matches gives it
+            for alt in kept:
+                m = alt.compiled.search(text)
+                if m is not None:
+                    return m
+            return None
+        best: re.Match[str] | None = None
+        n = len(text)
+        for alt in kept:
+            width = alt.width
+            m = alt.compiled.search(text, n - width if width is not None and width < n else 0)
+            if m is not None and (best is None or m.start() < best.start()):
+                best = m
+        return best
+
+
+class FirstCharSearcher:
+    """``finditer`` of a pattern that cannot match the empty string, with exactly its matches,
+    several times faster on words when its matches start with few different characters (spaCy's
+    infix patterns: their matches start with punctuation, and most words hold none).
+
+    A text without any of those characters has no match. Otherwise only the alternatives that can
+    start with one of the characters it holds can match (listed once per set of characters), and
+    they are run from the first of them (look-behinds still see the text before it): one alone
+    gives the matches, several are merged by :func:`finditer_merged` (at a position where more
+    than one match, the first of them in the pattern's order wins, as in the alternation).
+    """
+
+    __slots__ = ("pattern", "starts", "_alternatives", "_by_chars")
+
+    MAX_KEYS = 10_000
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self.starts: re.Pattern[str] | None = None
+        self._alternatives: list[_Alternative] = []
+        self._by_chars: dict[str, list[re.Pattern[str]]] = {}
+        try:
+            self._split()
+        except Exception:  # noqa: BLE001 - a structure this does not know: use the pattern
+            self.starts = None
+
+    def _split(self) -> None:
+        pattern = self.pattern
+        if _sre_parse is None or not isinstance(pattern.pattern, str):
+            return
+        parsed = _sre_parse.parse(pattern.pattern, pattern.flags)
+        if parsed.getwidth()[0] == 0:
+            return  # an empty match can be anywhere
+        edge = _edge_items(parsed.data, from_end=False)
+        if edge is None or edge[1]:
+            return
+        items = edge[0]
+        if any(op in (_C.ANY, _C.NOT_LITERAL) or (op is _C.IN and av and av[0][0] is _C.NEGATE)
+               for op, av in items):
+            return  # (almost) any character can start a match: nothing to skip
+        self._alternatives = _edge_alternatives(pattern, parsed, from_end=False)
+        # one class of all those characters, which the engine skips ahead to
+        members: list[Any] = []
+        for op, av in items:
+            members.extend([(op, av)] if op is _C.LITERAL else av)
+        state = _sre_parse.State()  # without the pattern's groups, so that findall gives the characters
+        state.flags = parsed.state.flags
+        self.starts = _sre_compile.compile(_sre_parse.SubPattern(state, [(_C.IN, members)]), pattern.flags)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        """``pattern.finditer(text)``."""
+        starts = self.starts
+        if starts is None:
+            return self.pattern.finditer(text)
+        first = starts.search(text)
+        if first is None:
+            return iter(())
+        pos = first.start()
+        key = "".join(sorted(set(starts.findall(text, pos))))
+        by_chars = self._by_chars
+        parts = by_chars.get(key)
+        if parts is None:
+            if len(by_chars) >= self.MAX_KEYS:
+                by_chars.clear()
+            parts = by_chars[key] = [alt.compiled for alt in self._alternatives if alt.can_start(key)]
+        if len(parts) == 1:
+            return parts[0].finditer(text, pos)
+        return finditer_merged(parts, text, pos)

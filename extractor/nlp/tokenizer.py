@@ -29,6 +29,9 @@ from spacy.tokens import Doc
 from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
 from spacy.vocab import Vocab
 
+from extractor.nlp.fastre import EdgeSearcher, FirstCharSearcher
+from extractor.nlp.lex_attrs import faster_lex_attr_getters
+
 # Operators and spread markers that should always stand alone next to numbers.
 _OPS = r"±|∓|\+\s?/\s?-|\+\s?/\s?−|<=|>=|=<|=>|≤|≥|≦|≧|⩽|⩾|<|>|=|≈|~"
 _DIGIT = r"[0-9]"
@@ -114,10 +117,34 @@ CACHE_SIZE = 200_000
 AFFIX_MEMO_SIZE = 100_000
 
 
+def _faster_search(search: Callable[..., Any] | None, at_end: bool) -> Callable[..., Any] | None:
+    """``search`` as a cheaper function with the same results, when it is a compiled pattern's
+    ``search`` (see ``fastre.EdgeSearcher``; the searcher falls back to the pattern itself when
+    the pattern is not anchored at that edge)."""
+    pattern = getattr(search, "__self__", None)
+    if isinstance(pattern, re.Pattern) and getattr(search, "__name__", None) == "search":
+        return EdgeSearcher(pattern, at_end=at_end).search
+    return search
+
+
+def _faster_finditer(finditer: Callable[..., Any] | None) -> Callable[..., Any] | None:
+    """``finditer`` as a cheaper function with the same matches (see ``fastre.FirstCharSearcher``)."""
+    pattern = getattr(finditer, "__self__", None)
+    if isinstance(pattern, re.Pattern) and getattr(finditer, "__name__", None) == "finditer":
+        return FirstCharSearcher(pattern).finditer
+    return finditer
+
+
 class ClinicalTokenizer(Tokenizer):
     """spaCy's tokenizer, remembering the text of every doc it makes (see ``SOURCE_TEXT``), and
     keeping very long whitespace-free runs as single tokens (see ``LONG_RUN``), with a larger
-    cache (see ``CACHE_SIZE``)."""
+    cache (see ``CACHE_SIZE``).
+
+    On a cache miss, spaCy tries each of the prefix, suffix and infix patterns (hundreds of
+    alternatives) at every character of the chunk, the largest part of tokenizing text not seen
+    before; here they are run cut to the alternatives the chunk's first or last characters allow
+    (see ``fastre.EdgeSearcher`` and ``fastre.FirstCharSearcher``; same results).
+    """
 
     def __init__(self, vocab: Vocab, rules: dict[str, Any] | None = None,
                  prefix_search: Callable[..., Any] | None = None,
@@ -128,6 +155,9 @@ class ClinicalTokenizer(Tokenizer):
                  faster_heuristics: bool = True, max_cache_size: int = CACHE_SIZE) -> None:
         # prefix, suffix and infix results by string (filled while the special cases load, too)
         self._affix_memo: tuple[dict[str, int], dict[str, int], dict[str, list[re.Match[str]]]] = ({}, {}, {})
+        # the affix functions spaCy was given, and the faster ones used in their place
+        self._affix_sources: tuple[Any, Any, Any] = (None, None, None)
+        self._affix_fast: tuple[Any, Any, Any] = (None, None, None)
         super().__init__(vocab, rules=rules, prefix_search=prefix_search,
                          suffix_search=suffix_search, infix_finditer=infix_finditer,
                          token_match=token_match, url_match=url_match,
@@ -137,6 +167,15 @@ class ClinicalTokenizer(Tokenizer):
         # spaCy flushes its cache whenever the affix rules, special cases or settings change
         for memo in self._affix_memo:
             memo.clear()
+        sources = (self.prefix_search, self.suffix_search, self.infix_finditer)
+        if sources != self._affix_sources:
+            old, fast = self._affix_sources, self._affix_fast
+            self._affix_fast = (
+                fast[0] if sources[0] is old[0] else _faster_search(sources[0], at_end=False),
+                fast[1] if sources[1] is old[1] else _faster_search(sources[1], at_end=True),
+                fast[2] if sources[2] is old[2] else _faster_finditer(sources[2]),
+            )
+            self._affix_sources = sources
         super()._flush_cache()
 
     def find_prefix(self, string: str) -> int:
@@ -145,7 +184,9 @@ class ClinicalTokenizer(Tokenizer):
         if found is None:
             if len(memo) >= AFFIX_MEMO_SIZE:
                 memo.clear()
-            found = memo[string] = super().find_prefix(string)
+            search = self._affix_fast[0]
+            match = search(string) if search is not None else None
+            found = memo[string] = match.end() - match.start() if match is not None else 0
         return found
 
     def find_suffix(self, string: str) -> int:
@@ -154,7 +195,9 @@ class ClinicalTokenizer(Tokenizer):
         if found is None:
             if len(memo) >= AFFIX_MEMO_SIZE:
                 memo.clear()
-            found = memo[string] = super().find_suffix(string)
+            search = self._affix_fast[1]
+            match = search(string) if search is not None else None
+            found = memo[string] = match.end() - match.start() if match is not None else 0
         return found
 
     def find_infix(self, string: str) -> list[re.Match[str]]:
@@ -163,7 +206,9 @@ class ClinicalTokenizer(Tokenizer):
         if found is None:
             if len(memo) >= AFFIX_MEMO_SIZE:
                 memo.clear()
-            found = memo[string] = super().find_infix(string)
+            finditer = self._affix_fast[2]
+            found = memo[string] = list(finditer(string)) if finditer is not None \
+                else super().find_infix(string)
         return found
 
     def __call__(self, text: str) -> Doc:
@@ -216,10 +261,15 @@ def clinical_exceptions(nlp: Language) -> dict[str, Any]:
 
 
 def make_clinical_tokenizer(nlp: Language) -> Tokenizer:
-    """Build the tokenizer for ``nlp`` (its vocab, exceptions and URL matcher are kept)."""
+    """Build the tokenizer for ``nlp`` (its vocab, exceptions and URL matcher are kept; the vocab
+    gets the faster lexical attribute getters of ``extractor.nlp.lex_attrs``)."""
     prefixes, suffixes, infixes = clinical_punctuation(nlp)
     defaults = nlp.Defaults
     rules = clinical_exceptions(nlp)
+    # The tokenizer creates the vocabulary's lexemes (about 20 new ones per abstract not seen
+    # before); their attributes are computed by equivalent but cheaper functions (see lex_attrs).
+    vocab: Any = nlp.vocab  # (spaCy's type stubs leave out lex_attr_getters)
+    vocab.lex_attr_getters = faster_lex_attr_getters(vocab.lex_attr_getters)
     return ClinicalTokenizer(
         nlp.vocab,
         rules=rules,

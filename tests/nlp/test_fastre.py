@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 
 from extractor.nlp import lexicon, numbers, proportions, scores
 from extractor.nlp.arms import _GROUP_COUNT_RE
-from extractor.nlp.fastre import LiteralFilter, Scanner, required_literals, skip_to_lead, suffix_gates
+from extractor.nlp.fastre import (
+    EdgeSearcher,
+    FirstCharSearcher,
+    LiteralFilter,
+    Scanner,
+    required_literals,
+    skip_to_lead,
+    suffix_gates,
+)
 from extractor.nlp.rules import read_packaged_rules
 from extractor.nlp.timepoints import TimepointFinder, expand
 
@@ -196,3 +204,54 @@ def test_skip_to_lead_finds_what_the_pattern_finds(words: list[str], pos: int, e
             for f, p in ((fast.search(text, a, b), plain.search(text, a, b)),
                          (fast.match(text, a, b), plain.match(text, a, b))):
                 assert (f and (f.span(), f.groups())) == (p and (p.span(), p.groups()))
+
+
+def _tokenizer_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    from extractor.nlp.tokenizer import blank_clinical
+
+    tokenizer = blank_clinical().tokenizer
+    return (tokenizer.prefix_search.__self__, tokenizer.suffix_search.__self__,  # type: ignore[union-attr]
+            tokenizer.infix_finditer.__self__)  # type: ignore[union-attr]
+
+
+PREFIX_RE, SUFFIX_RE, INFIX_RE = _tokenizer_patterns()
+EDGE_PATTERNS = [  # (pattern, anchored at the end?)
+    (PREFIX_RE, False), (SUFFIX_RE, True),
+    (re.compile(r"^(?:a|ab)|^\d+|^(?=x)xy?"), False), (re.compile(r"^(?i:k)|^[^a-z]"), False),
+    (re.compile(r"(?:x|xy)$|\.\.+$|(?<=\d)(?P<unit>h|min)$|'s$|\bfoo\Z"), True),
+    (re.compile(r"(?:ab|b)?$"), True), (re.compile(r"(?i)(?:k|ss)$|(?:cd)+$"), True),
+]
+FIRST_CHAR_PATTERNS = [INFIX_RE, re.compile(r"(?<=\d)[-–](?=\d)|\.\.+|(?<=[a-z]),(?=[a-z])|(?P<op>[<>]=?)"),
+                       re.compile(r"(?i)k|(?:ab|b)c+")]
+# the characters the tokenizer's rules are about, and some others
+AFFIX_CHARS = "aAbcdhkKnsSxyz019²'’\".,;:!?()[]{}<>=≤±+-–—‒/%°$€*^…~_#&§·\u212a\u017f\n\t ε中😀"
+
+
+def _match(m: re.Match[str] | None) -> tuple[tuple[int, int], tuple[str | None, ...]] | None:
+    return None if m is None else (m.span(), m.groups())
+
+
+def test_edge_searchers_split_the_tokenizer_patterns() -> None:
+    assert EdgeSearcher(PREFIX_RE, at_end=False)._alternatives is not None
+    assert EdgeSearcher(SUFFIX_RE, at_end=True)._alternatives is not None
+    assert FirstCharSearcher(INFIX_RE).starts is not None
+    # not anchored at that edge, or able to match anywhere empty: the pattern itself
+    assert EdgeSearcher(SUFFIX_RE, at_end=False)._alternatives is None
+    assert EdgeSearcher(re.compile(r"x$", re.MULTILINE), at_end=True)._alternatives is None
+    assert FirstCharSearcher(re.compile(r"a|b?")).starts is None
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(AFFIX_CHARS, max_size=12), st.text(max_size=12),
+                 st.lists(st.sampled_from(["pain", "mg", "24", "h", "'s", "...", "x", "xy", "ab", "cd", "foo",
+                                           "min", "k", "ss", "0.5", "n=", "-", "(", ")"]),
+                          max_size=6).map("".join)))
+def test_affix_searchers_give_what_the_patterns_give(text: str) -> None:
+    for pattern, at_end in EDGE_PATTERNS:
+        searcher = EdgeSearcher(pattern, at_end=at_end)
+        for _ in range(2):  # the alternatives by character are listed on first sight
+            assert _match(searcher.search(text)) == _match(pattern.search(text)), (pattern.pattern, text)
+    for pattern in FIRST_CHAR_PATTERNS:
+        searcher = FirstCharSearcher(pattern)
+        for _ in range(2):
+            assert list(map(_match, searcher.finditer(text))) == list(map(_match, pattern.finditer(text)))
