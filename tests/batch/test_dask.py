@@ -17,16 +17,20 @@ CHUNK = 5
 
 @pytest.mark.slow
 def test_dask_cluster_at_an_address_equals_local_engine(dump: Dump, tmp_path: Path) -> None:
-    """`--engine dask --scheduler ADDRESS` against a 2-worker LocalCluster of processes."""
-    import logging
+    """`--engine dask --scheduler ADDRESS` against a 2-worker LocalCluster of processes (the one
+    the engine starts without an address, whose workers do not profile)."""
+    import dask
+    from distributed import Client
 
-    from distributed import LocalCluster
+    from extractor.batch.runner import local_cluster
 
     local = tmp_path / "local"
     run_batch(BatchOptions(sources=tuple(dump.files), out=local, chunk_size=CHUNK, progress=False))
     on_dask = tmp_path / "dask"
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,  # type: ignore[no-untyped-call]
-                      dashboard_address=None, silence_logs=logging.ERROR) as cluster:
+    with local_cluster(2) as cluster:
+        with Client(cluster) as client:
+            profiling = client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
+        assert list(profiling.values()) == [False, False]
         result = run_batch(BatchOptions(sources=tuple(dump.files), out=on_dask, chunk_size=CHUNK,
                                         progress=False, engine="dask", scheduler=cluster.scheduler_address))
     assert result.complete and result.chunks_this_run == len(list((local / "parts").glob("*.parquet")))
