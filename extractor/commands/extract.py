@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, islice
@@ -29,10 +30,11 @@ SEGMENT_BATCHES = 160
 def extract_stream(nlp: Language, abstracts: Iterable[Abstract], load: Callable[[], Language], *,
                    n_process: int = 1, batch_size: int = 64, vocab_limit: int | None = None,
                    segment_batches: int = SEGMENT_BATCHES) -> Iterator[ExtractionRecord]:
-    """``extractor.nlp.extract`` over a stream of any length with bounded memory: between segments,
-    once ``nlp``'s vocabulary holds more than ``vocab_limit`` strings, it is replaced by ``load()``.
-    The records are those of one pipeline over the whole stream. With several processes (spaCy's
-    ``n_process``) one pipeline runs throughout."""
+    """``extractor.nlp.extract`` over a stream of any length with bounded memory: before each
+    segment, once ``nlp``'s vocabulary holds more than ``vocab_limit`` strings, it is dropped and
+    replaced by ``load()`` (the caller must not keep ``nlp`` itself). The records are those of one
+    pipeline over the whole stream. With several processes (spaCy's ``n_process``) one pipeline
+    runs throughout."""
     from extractor.nlp import extract
     from extractor.nlp.pipeline import vocabulary_full
 
@@ -41,10 +43,14 @@ def extract_stream(nlp: Language, abstracts: Iterable[Abstract], load: Callable[
         return
     stream = iter(abstracts)
     for first in stream:
+        if vocabulary_full(nlp, vocab_limit):
+            # the full one goes before the new one fills up (collected now: its components and
+            # the pipeline refer to one another), as in ``extractor.batch.worker.pipeline``
+            del nlp
+            gc.collect()
+            nlp = load()
         segment = chain((first,), islice(stream, segment_batches * batch_size - 1))
         yield from extract(nlp, segment, batch_size=batch_size)
-        if vocabulary_full(nlp, vocab_limit):
-            nlp = load()
 
 
 def read_abstracts(paths: list[Path], fmt: str | None = None) -> Iterator[Abstract | Deletion | Problem]:
@@ -147,6 +153,7 @@ def register(app: typer.Typer) -> None:
             with RecordWriter(out) as writer:
                 stream = extract_stream(nlp, abstracts(), lambda: load_pipeline(model, rules_only=rules_only),
                                         n_process=n_process, batch_size=batch_size)
+                del nlp  # the stream's from here: it drops the pipeline when the vocabulary is full
                 for record in progress(stream, total=_count_lines(inputs), desc="extract", unit="abs",
                                        enabled=progress_bar):
                     writer.write(record)

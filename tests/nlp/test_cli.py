@@ -124,6 +124,42 @@ def test_extract_stream_loads_the_pipeline_anew_when_its_vocabulary_fills() -> N
     assert sum(len(list(r.values())) for r in records) >= 120  # sample sizes, scores, p-values
 
 
+def test_extract_command_lets_go_of_a_full_pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """When `extractor extract` loads its pipeline anew, the full one is freed before the new one
+    is loaded (nothing keeps it: two full vocabularies would double the memory)."""
+    import gc
+    import weakref
+
+    import extractor.nlp
+    import extractor.nlp.pipeline
+
+    loaded: list[weakref.ref[Any]] = []
+    alive_at_reload: list[bool] = []
+    real_load = extractor.nlp.load_pipeline
+
+    def load(*args: Any, **kwargs: Any) -> Any:
+        gc.collect()
+        alive_at_reload.extend(ref() is not None for ref in loaded)
+        nlp = real_load(*args, **kwargs)
+        loaded.append(weakref.ref(nlp))
+        return nlp
+
+    # a fresh pipeline's vocabulary is not full, one that has read a segment (160 batches of 1) is
+    fresh = len(real_load(rules_only=True).vocab.strings)
+    monkeypatch.setattr(extractor.nlp, "load_pipeline", load)
+    monkeypatch.setattr(extractor.nlp.pipeline, "VOCAB_LIMIT", fresh)
+    lines = [json.dumps({"id": str(i), "text": ABSTRACT}) for i in range(330)]
+    src = write_input(tmp_path / "in.jsonl", lines)
+    out = tmp_path / "out.jsonl"
+    code, _, err = run_cli(["extract", str(src), "--out", str(out), "--batch-size", "1", "--rules-only",
+                            "--no-progress"], capsys)
+    assert code == 0, err
+    assert len(out.read_text().splitlines()) == 330
+    assert len(loaded) == 3  # the first pipeline, and one before each segment after a full one
+    assert alive_at_reload == [False, False, False]
+
+
 def test_evaluate_prints_the_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     gold = write_input(tmp_path / "gold.jsonl", [json.dumps({
         "id": "a", "sample_size": 40, "arm_sizes": [], "scales": ["VAS"],
