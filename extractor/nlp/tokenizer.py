@@ -117,22 +117,33 @@ CACHE_SIZE = 200_000
 AFFIX_MEMO_SIZE = 100_000
 
 
+def _pattern_of(method: Callable[..., Any] | None, name: str) -> re.Pattern[str] | None:
+    """The compiled pattern whose method ``name`` ``method`` is (``pattern.search``), else None."""
+    pattern = getattr(method, "__self__", None)
+    if isinstance(pattern, re.Pattern) and getattr(method, "__name__", None) == name:
+        return pattern
+    return None
+
+
 def _faster_search(search: Callable[..., Any] | None, at_end: bool) -> Callable[..., Any] | None:
     """``search`` as a cheaper function with the same results, when it is a compiled pattern's
     ``search`` (see ``fastre.EdgeSearcher``; the searcher falls back to the pattern itself when
     the pattern is not anchored at that edge)."""
-    pattern = getattr(search, "__self__", None)
-    if isinstance(pattern, re.Pattern) and getattr(search, "__name__", None) == "search":
-        return EdgeSearcher(pattern, at_end=at_end).search
-    return search
+    pattern = _pattern_of(search, "search")
+    return search if pattern is None else EdgeSearcher(pattern, at_end=at_end).search
 
 
 def _faster_finditer(finditer: Callable[..., Any] | None) -> Callable[..., Any] | None:
     """``finditer`` as a cheaper function with the same matches (see ``fastre.FirstCharSearcher``)."""
-    pattern = getattr(finditer, "__self__", None)
-    if isinstance(pattern, re.Pattern) and getattr(finditer, "__name__", None) == "finditer":
-        return FirstCharSearcher(pattern).finditer
-    return finditer
+    pattern = _pattern_of(finditer, "finditer")
+    return finditer if pattern is None else FirstCharSearcher(pattern).finditer
+
+
+def _match_length(search: Callable[..., Any] | None, string: str) -> int:
+    """What spaCy's ``find_prefix`` and ``find_suffix`` give: the length of ``search``'s match in
+    ``string``, 0 when there is none (or no search)."""
+    match = search(string) if search is not None else None
+    return match.end() - match.start() if match is not None else 0
 
 
 class ClinicalTokenizer(Tokenizer):
@@ -184,9 +195,7 @@ class ClinicalTokenizer(Tokenizer):
         if found is None:
             if len(memo) >= AFFIX_MEMO_SIZE:
                 memo.clear()
-            search = self._affix_fast[0]
-            match = search(string) if search is not None else None
-            found = memo[string] = match.end() - match.start() if match is not None else 0
+            found = memo[string] = _match_length(self._affix_fast[0], string)
         return found
 
     def find_suffix(self, string: str) -> int:
@@ -195,9 +204,7 @@ class ClinicalTokenizer(Tokenizer):
         if found is None:
             if len(memo) >= AFFIX_MEMO_SIZE:
                 memo.clear()
-            search = self._affix_fast[1]
-            match = search(string) if search is not None else None
-            found = memo[string] = match.end() - match.start() if match is not None else 0
+            found = memo[string] = _match_length(self._affix_fast[1], string)
         return found
 
     def find_infix(self, string: str) -> list[re.Match[str]]:
