@@ -304,7 +304,9 @@ def stage_table(path: Path, skip_path: Path) -> tuple[float, float, float]:
 
     full = cpu_per_record(full_reader)
     pre_ms = cpu_per_record(lambda: len([pre.reason(a) for a in abstracts]))
-    passed = [a for a in abstracts if pre.reason(a) is None]
+    kept = [pre.reason(a) is None for a in abstracts]
+    passed = [a for a, k in zip(abstracts, kept, strict=True) if k]
+    turned_down = [a for a, k in zip(abstracts, kept, strict=True) if not k]
     pass_rate = len(passed) / len(abstracts)
     fast = cpu_per_record(lambda: sum(1 for _ in iter_source(path, prefilter=hook)))
     fast_skip = cpu_per_record(lambda: sum(1 for _ in iter_source(skip_path, prefilter=hook)))
@@ -315,7 +317,7 @@ def stage_table(path: Path, skip_path: Path) -> tuple[float, float, float]:
     for _ in extract(nlp, sample):
         pass
     nlp_each = (time.process_time() - t0) / len(sample) * 1000
-    new_ms, seen_ms, n_new = first_sight(passed, [a for a in abstracts if pre.reason(a) is not None])
+    new_ms, seen_ms, n_new = first_sight(passed, turned_down)
     # the file's runs met each distinct passing abstract once new, then again seen before
     extra_if_new = (new_ms - seen_ms) * (1 - n_new / len(passed))
     abstracts.clear()
