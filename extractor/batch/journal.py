@@ -31,6 +31,8 @@ from extractor.errors import InputError
 
 FORMAT = "extractor-batch/1"
 JOURNAL_NAME = "journal.sqlite"
+# problems (unreadable records, ...) a run's summary and manifest quote; the counts cover them all
+PROBLEMS_KEPT = 200
 _STATUS_CODE = {s: i for i, s in enumerate(STATUSES)}
 
 _SCHEMA = """
@@ -161,14 +163,17 @@ class Journal:
                 "SELECT * FROM chunks ORDER BY file, chunk"):
             yield f, c, first, items, rows, part, Counter(json.loads(counts)), json.loads(problems), secs
 
-    def totals(self) -> tuple[Counter[str], list[str], int]:
-        """Summed counts of every committed chunk, their problems, and the number of chunks."""
+    def totals(self, keep_problems: int = PROBLEMS_KEPT) -> tuple[Counter[str], list[str], int]:
+        """Summed counts of every committed chunk, the first ``keep_problems`` of their problems (in
+        chunk order; a run over many broken files would otherwise gather them all in memory), and
+        the number of chunks."""
         total: Counter[str] = Counter()
         problems: list[str] = []
         n = 0
         for row in self.chunk_rows():
             total.update(row[6])
-            problems.extend(row[7])
+            if len(problems) < keep_problems:
+                problems.extend(row[7][:keep_problems - len(problems)])
             n += 1
         return total, problems, n
 

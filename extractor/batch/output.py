@@ -282,7 +282,7 @@ def write_manifest(out: Path, journal: Journal, *, complete: bool, final: FinalI
             for f, c, first, items, rows, part, counts, _problems, secs in journal.chunk_rows()
         ],
         "n_partitions": n_chunks,
-        "problems": problems[:200],
+        "problems": problems,
         "runs": runs,
     }
     tmp = out / f".{MANIFEST_NAME}.{os.getpid()}.tmp"

@@ -114,8 +114,10 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"run: {out}: " + "; ".join(f"{k} {v}" for k, v in counts.items()), err=True)
         for line in result.problems[:20]:
             typer.echo(f"  {line}", err=True)
-        if len(result.problems) > 20:
-            typer.echo(f"  … and {len(result.problems) - 20} more (see {out / 'manifest.json'})", err=True)
+        more = t["failed_by_reason"].get("unreadable", 0) - min(20, len(result.problems))
+        if more > 0:
+            typer.echo(f"  … and {more:,} more (the first {len(result.problems)} in {out / 'manifest.json'})",
+                       err=True)
         f = result.final
         typer.echo(
             f"run: final table {out / 'values.parquet'}: {f.records:,} records, {f.values:,} values "

@@ -256,6 +256,24 @@ def test_unreadable_input_is_counted_and_the_rest_kept(dump: Dump, tmp_path: Pat
     assert result.totals["read"] >= 2 + 10
 
 
+def test_summary_quotes_the_first_problems_and_counts_them_all(tmp_path: Path) -> None:
+    # 300 broken lines in chunks of 10: every chunk keeps its problems, the summary the first 200
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("".join(f"{{broken line {i}\n" for i in range(300)), encoding="utf-8")
+    out = tmp_path / "out"
+    done = run_cli("run", broken, "--out", out, "--workers", "1", "--chunk-size", "10", "--no-progress")
+    assert done.returncode == 1, done.stderr  # records failed
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["totals"]["failed_by_reason"] == {"unreadable": 300}
+    assert len(manifest["problems"]) == 200
+    first, last = manifest["problems"][0], manifest["problems"][-1]
+    assert first.startswith(f"{broken}:1: ") and last.startswith(f"{broken}:200: ")
+    assert "… and 280 more (the first 200 in" in done.stderr
+    # run again: nothing left to do, the same summary
+    result = run_batch(BatchOptions(sources=(broken,), out=out, chunk_size=10, workers=1, progress=False))
+    assert result.failed == 300 and result.problems == manifest["problems"]
+
+
 def test_pool_engine_writes_what_the_inline_engine_writes(dump: Dump, reference: Path,
                                                           tmp_path: Path) -> None:
     out = tmp_path / "out"
