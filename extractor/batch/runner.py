@@ -318,7 +318,11 @@ def local_cluster(workers: int) -> Any:
     """The ``LocalCluster`` of ``--engine dask`` without ``--scheduler``: one single-threaded worker
     process per ``workers``, no dashboard, and no statistical profiler in the workers (it samples the
     task's stack every 10 ms for the dashboard, which is off: 3-5 % of the CPU time of a run,
-    measured on two benchmark files, 0.510-0.513 -> 0.486-0.499 CPU-ms per record)."""
+    measured on two benchmark files, 0.510-0.513 -> 0.486-0.499 CPU-ms per record).
+
+    Without a dashboard the scheduler still serves its health and metrics routes over HTTP, by
+    default on port 8787 of every interface of the host it binds, or on another port with a warning
+    when 8787 is taken (two runs at once); it gets a free port of 127.0.0.1 instead."""
     import logging
 
     import dask
@@ -328,7 +332,8 @@ def local_cluster(workers: int) -> Any:
     # the nannies hand the configuration as it is when they start to their worker processes
     with dask.config.set({"distributed.worker.profile.enabled": False}):
         return dist.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                 dashboard_address=None, silence_logs=logging.ERROR)
+                                 dashboard_address=None, silence_logs=logging.ERROR,
+                                 scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
 
 
 def _run_dask(run: _Run, workers: int, scheduler: str | None) -> None:

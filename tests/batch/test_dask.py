@@ -3,6 +3,9 @@ the local engine writes."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import warnings
 from pathlib import Path
 
 import pytest
@@ -27,7 +30,18 @@ def test_dask_cluster_at_an_address_equals_local_engine(dump: Dump, tmp_path: Pa
     local = tmp_path / "local"
     run_batch(BatchOptions(sources=tuple(dump.files), out=local, chunk_size=CHUNK, progress=False))
     on_dask = tmp_path / "dask"
-    with local_cluster(2) as cluster:
+    with contextlib.ExitStack() as stack:
+        # port 8787 taken, as by a run going on beside this one: no warning, a free local port
+        taken = stack.enter_context(socket.socket())
+        with contextlib.suppress(OSError):  # already taken
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        seen = stack.enter_context(warnings.catch_warnings(record=True))
+        warnings.simplefilter("always")
+        cluster = stack.enter_context(local_cluster(2))
+        http = cluster.scheduler.http_server
+        assert (http.address, http.port != 8787) == ("127.0.0.1", True)
+        assert not [w for w in seen if "already in use" in str(w.message)]
         with Client(cluster) as client:
             profiling = client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
         assert list(profiling.values()) == [False, False]
