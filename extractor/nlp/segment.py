@@ -31,8 +31,12 @@ SECTION_LABELS = (
     r"UNLABELLED|SUMMARY|DISCUSSION|LEVEL OF EVIDENCE"
 )
 
-# Every pattern starts with a character class, so the regex engine skips ahead quickly.
+# Every pattern starts with a character class (or a literal), so the regex engine skips ahead quickly.
 _STOP_RE = re.compile(r"[.!?][\"'”’)\]]*[ \t]*(?:\n\s*|[ \t]+)(?=[A-Z0-9(\[\"“'‘•])")
+# the same for a text without "!" or "?" (most abstracts), where only "." can end a sentence: a
+# pattern that starts with a literal character is searched for at C speed, one that starts with a
+# class is tried character by character (2.5 times slower over an abstract)
+_DOT_STOP_RE = re.compile(r"\.[\"'”’)\]]*[ \t]*(?:\n\s*|[ \t]+)(?=[A-Z0-9(\[\"“'‘•])")
 _BREAK_RE = re.compile(r"[.:;][ \t]*\n\s*(?=\S)")
 # "[A-Z]{2,}" written "[A-Z][A-Z]+": the same matches, but a pattern that starts with a repeat
 # gives the engine no first character to skip ahead to (twice as fast this way)
@@ -64,7 +68,8 @@ def sentence_starts(text: str) -> list[int]:
         if nxt < len(text):
             starts.append(nxt)
     n = len(text)
-    for m in _STOP_RE.finditer(text):
+    stop_re = _STOP_RE if "!" in text or "?" in text else _DOT_STOP_RE
+    for m in stop_re.finditer(text):
         stop = m.start()
         c = text[stop]
         if c == "?" and not text[m.end():m.end() + 1].isupper():
