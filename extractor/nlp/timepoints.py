@@ -59,7 +59,8 @@ _NUM_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|f
               r"eighteen|twenty(?:[\s-]four)?|thirty|forty[\s-]eight|sixty|seventy[\s-]two|"
               r"ninety|a|an|half\s+an?")
 _NUM = rf"(?:\d+(?:[.,]\d+)?|\b(?:{_NUM_WORDS})\b)"
-_LIST_NUM = r"(?:\d+(?:\.\d+)?|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve)\b)"
+_LIST_NUM_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twelve")
+_LIST_NUM = rf"(?:\d+(?:\.\d+)?|\b(?:{'|'.join(_LIST_NUM_WORDS)})\b)"
 _UNIT = (r"(?:hours?|hrs?|h|minutes?|mins?|min|days?|d|weeks?|wks?|months?|mos?|years?|yrs?|y|seconds?|"
          r"secs?|s)")
 _ORDINALS = {
@@ -131,6 +132,7 @@ class TimepointFinder:
         # "rd" or "th" before a unit, which most abstracts lack
         self._gates = [_gates(rx) if scanner.parts is None else None
                        for (_, _, rx), scanner in zip(self.rules, self._scanners, strict=True)]
+        self._checks = [_NECESSARY.get(rule_id) for rule_id, _, _ in self.rules]
 
     def find(self, text: str, lower: str | None = None) -> list[TimePoint]:
         """Every time point in ``text`` (see the module docstring), in order, non-overlapping."""
@@ -139,10 +141,12 @@ class TimepointFinder:
         out: list[TimePoint] = []
         taken: list[tuple[int, int]] = []
         group = 0
-        for (rule_id, kind, _rx), scanner, gates in zip(self.rules, self._scanners, self._gates,
-                                                        strict=True):
+        for (rule_id, kind, _rx), scanner, gates, check in zip(self.rules, self._scanners, self._gates,
+                                                               self._checks, strict=True):
             if gates is not None and not any(g.search(lower) for g in gates):
                 continue  # no match anywhere (a necessary condition failed)
+            if check is not None and not check(lower):
+                continue  # the same
             for m in scanner.finditer(lower):
                 if any(a < m.end() and m.start() < b for a, b in taken):
                     continue
@@ -167,6 +171,37 @@ def _gates(rx: re.Pattern[str]) -> list[re.Pattern[str]] | None:
     gate_time = best_time(lambda: any(g.search(sample) for g in gates))
     scan_time = best_time(lambda: list(rx.finditer(sample)))
     return gates if gate_time < 0.5 * scan_time else None
+
+
+# A list ends with its last separator, item and unit (", and 8 weeks"): a match of one of these,
+# which start with literal text (the engine skips ahead to it at C speed, where the rule itself is
+# tried at every digit and every "o", "t", "f", "s", "e" and "n")
+_LIST_TAIL_RES = [re.compile(expand(rf"{sep}\s*(?:and\s+)?<<LIST_NUM>>\s*-?\s*<<UNIT>>\b"))
+                  for sep in (",", "and", "&", "or")]
+_LIST_NUM_ENDS = frozenset(word[-1] for word in _LIST_NUM_WORDS)
+
+
+def _list_may_match(lower: str) -> bool:
+    """False only where ``timepoint.list.v1`` finds no list in ``lower``: no separator in it is
+    followed by an item and a unit (a match of ``_LIST_TAIL_RES``) and preceded by an item (past
+    white space, a digit or the last letter of a number word).
+
+    ``finditer`` of the tail patterns gives the tail at a list's last separator: an earlier tail
+    could only hold it in its ``(?:and\\s+)?``, after "and" and white space, where no item ends (no
+    item, unit or white space holds a separator)."""
+    for tail_re in _LIST_TAIL_RES:
+        for m in tail_re.finditer(lower):
+            k = m.start() - 1
+            while k >= 0 and lower[k].isspace():  # (str.isspace is the regex engine's \s)
+                k -= 1
+            if k >= 0 and (lower[k].isdecimal() or lower[k] in _LIST_NUM_ENDS):  # (and its \d)
+                return True
+    return False
+
+
+# Necessary conditions for a rule's match, checked on the whole text before it is scanned: a rule
+# id names one pattern (a changed pattern gets a new id), so a check stays true to its rule.
+_NECESSARY: dict[str, Callable[[str], bool]] = {"timepoint.list.v1": _list_may_match}
 
 
 def _list(text: str, lower: str, m: re.Match[str], rule_id: str, group: int) -> list[TimePoint]:

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from extractor.nlp.timepoints import find_timepoints, unit_days
 
@@ -68,3 +72,25 @@ def test_suffix_gates_change_no_time_point(text: str) -> None:
     assert any(g is not None for g in gated._gates)
     for s in (text, text.lower(), text * 2):
         assert gated.find(s) == ungated.find(s)
+
+
+_LIST_PIECES = ["1", "4", "12", "2.5", "0", "one", "two", "four", "twelve", "ten", "eleven", ",", "and",
+                "or", "&", " ", "  ", "\n", "\u00a0", "-", "weeks", "h", "hours", "min", "d", "s", "y",
+                "day", "x", "for", "sand", "(", ".", "\u0663"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_LIST_PIECES), max_size=14).map("".join))
+def test_list_check_holds_wherever_a_list_matches(text: str) -> None:
+    from extractor.nlp.timepoints import _list_may_match, default_finder
+
+    (rule_id, _, list_re), = [r for r in default_finder().rules if r[0] == "timepoint.list.v1"]
+    assert list_re.search(text) is None or _list_may_match(text)
+
+
+def test_list_check_reads_white_space_and_digits_as_the_regex_engine_does() -> None:
+    from extractor.nlp.fastre import all_characters
+
+    chars = all_characters()
+    assert "".join(re.findall(r"\s", chars)) == "".join(c for c in chars if c.isspace())
+    assert "".join(re.findall(r"\d", chars)) == "".join(c for c in chars if c.isdecimal())
