@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from extractor.nlp.timepoints import find_timepoints, unit_days
@@ -84,7 +84,7 @@ _LIST_PIECES = ["1", "4", "12", "2.5", "0", "one", "two", "four", "twelve", "ten
 def test_list_check_holds_wherever_a_list_matches(text: str) -> None:
     from extractor.nlp.timepoints import _list_may_match, default_finder
 
-    (rule_id, _, list_re), = [r for r in default_finder().rules if r[0] == "timepoint.list.v1"]
+    (_, _, list_re), = [r for r in default_finder().rules if r[0] == "timepoint.list.v1"]
     assert list_re.search(text) is None or _list_may_match(text)
 
 
@@ -94,3 +94,26 @@ def test_list_check_reads_white_space_and_digits_as_the_regex_engine_does() -> N
     chars = all_characters()
     assert "".join(re.findall(r"\s", chars)) == "".join(c for c in chars if c.isspace())
     assert "".join(re.findall(r"\d", chars)) == "".join(c for c in chars if c.isdecimal())
+
+
+_EVENT_PIECES = ["the", "last", "final", "latest", "available", "follow", "-", "up", "end", "of", "study",
+                 "trial", "follow-up", "at", "on", "after", "discharge", "pacu", "post", "anesthetic",
+                 "anesthesia", "care", "unit", "recovery", "room", " ", "  ", "\n", ".", "x"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_EVENT_PIECES), max_size=12).map("".join))
+@example("at the latest  available\nfollow up")
+@example("at the final follow-up")
+@example("at the last follow-up")
+@example("the end\nof the therapy")
+@example("on discharge")
+@example("in the pacu")
+@example("post-anesthesia care unit")
+@example("postanesthetic care unit")
+@example("in the recovery room")
+def test_event_check_holds_wherever_an_event_matches(text: str) -> None:
+    from extractor.nlp.timepoints import _event_may_match, default_finder
+
+    (_, _, event_re), = [r for r in default_finder().rules if r[0] == "timepoint.event.v1"]
+    assert event_re.search(text) is None or _event_may_match(text)
