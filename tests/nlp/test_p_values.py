@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from spacy.language import Language
 
+from extractor.nlp.components.p_values import SUBPATTERNS, CaseSplit, _op_after_bracket, expand
 from extractor.nlp.fastre import LeadFilter, all_characters
+from extractor.nlp.rules import read_packaged_rules
 
 Values = Callable[[str, str], list[dict[str, Any]]]
 
@@ -64,7 +69,8 @@ _LEAD_TEXTS = [
 def test_lead_filter_gives_the_pattern_matches(nlp: Language, text: str) -> None:
     component = nlp.get_pipe("extractor_p_values")
     for _, lead, _ in component._value:
-        assert lead.starts is not None  # the packaged rules all start with look-arounds
+        # the packaged rules all start with look-arounds (one with a letter of two cases)
+        assert lead.parts if isinstance(lead, CaseSplit) else lead.starts is not None
         expected = [(m.span(), m.groupdict()) for m in lead.pattern.finditer(text)]
         assert [(m.span(), m.groupdict()) for m in lead.finditer(text)] == expected
 
@@ -75,3 +81,56 @@ def test_lead_filter_on_other_patterns(pattern: str) -> None:
     lead = LeadFilter(rx, all_characters())
     for text in ("ac bc Cc aC xx Ax xC", "c", "", "İc ſC Kx"):
         assert [m.span() for m in lead.finditer(text)] == [m.span() for m in rx.finditer(text)]
+
+
+_P_PIECES = ["p", "P", "s", "S", "\u017f", "ps", "-", "value", "values", " ", "\u2009", "\u00a0", "(", ")",
+             "[", "]", "<", "≤", "⩽", ">", "=", "<=", "or", "less than", "of", "for trend", "trend", "adj",
+             ":",
+             "0", ".", "001", "0.05", "1", "x", "e", "İ", "ı", "K", "/", "a", "\n", "NS", "10", "-5", "×"]
+_P_TEXTS = st.lists(st.sampled_from(_P_PIECES), max_size=16).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_P_TEXTS)
+@example("(P < 0.05) and xp=0.2, İp = 0.1, ıP ≤ .03 ps < 0.001 P-value of 0.04 /p=0.3 p\u2009=\u20090.5")
+def test_case_split_gives_the_pattern_matches(text: str) -> None:
+    splits = _case_splits()
+    assert splits  # the packaged p-value rule is led by "(?=[Pp])"
+    for split in splits:
+        expected = [(m.span(), m.groupdict()) for m in split.pattern.finditer(text)]
+        assert [(m.span(), m.groupdict()) for m in split.finditer(text)] == expected
+
+
+@pytest.mark.parametrize("pattern", [r"(?=[Kk])(?<![a-z])(?:[Kk]\w)", r"(?=[Pp])(?<!a)(?:[Pp]x)", r"p\w"])
+def test_case_split_refuses_other_leads(pattern: str) -> None:
+    # "k" has a third case form (the Kelvin sign); the others are not led that way
+    assert CaseSplit.build(re.compile(pattern, re.IGNORECASE), _characters()) is None
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_P_TEXTS)
+@example("( \u2009< .001)")
+@example("[⩽0.04]")
+@example("(≤ 0.05)")
+def test_bracket_check_holds_wherever_a_bare_p_value_matches(text: str) -> None:
+    rx, spaces = _bare_rule()
+    assert rx.search(text) is None or _op_after_bracket(text, spaces)
+
+
+@functools.cache
+def _characters() -> str:
+    return all_characters()
+
+
+@functools.cache
+def _case_splits() -> list[CaseSplit]:
+    rules = [r for r in read_packaged_rules("p_values") if r.get("kind") == "value"]
+    return [s for r in rules
+            if (s := CaseSplit.build(re.compile(expand(str(r["pattern"])), re.IGNORECASE), _characters()))]
+
+
+@functools.cache
+def _bare_rule() -> tuple[re.Pattern[str], frozenset[str]]:
+    (rule,) = [r for r in read_packaged_rules("p_values") if r["id"] == "p_value.bare_parenthesised.v1"]
+    return (re.compile(expand(str(rule["pattern"])), re.IGNORECASE),
+            frozenset(re.findall(SUBPATTERNS["SP"], _characters(), re.IGNORECASE)))
