@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from spacy.language import Language
@@ -49,6 +50,7 @@ def expand(pattern: str) -> str:
     return _SUB_RE.sub(lambda m: SUBPATTERNS[m.group(1)], pattern)
 
 
+@lru_cache(maxsize=1024)  # (a handful of spellings, each normalised with three regex calls)
 def normalise_op(op: str | None) -> str:
     """Map a written operator to one of ``<``, ``<=``, ``=``, ``>``, ``>=``."""
     if not op:
@@ -237,6 +239,7 @@ def _op_after_bracket(text: str, spaces: frozenset[str]) -> bool:
     return False
 
 
+@lru_cache(maxsize=4096)  # (p-values repeat: "0.05", "0.001"; find_numbers is the cost)
 def _p_number(raw: str) -> float | None:
     if raw.count(",") == 1 and "." not in raw and re.fullmatch(r"\d+,\d+", raw):
         raw = raw.replace(",", ".")  # "0,03": a decimal comma inside a p-value
