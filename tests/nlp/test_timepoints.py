@@ -117,3 +117,32 @@ def test_event_check_holds_wherever_an_event_matches(text: str) -> None:
 
     (_, _, event_re), = [r for r in default_finder().rules if r[0] == "timepoint.event.v1"]
     assert event_re.search(text) is None or _event_may_match(text)
+
+
+_WORD_PIECES = ["1", "24", "2.5", "1,5", "one", "two", "a", "an", "half an", "first", "the", "and", ",",
+                "or", " ", "\n", "\u00a0", "\t", "-", "(", ")", "/", "é", "_", "A", "x", "h", "hour",
+                "weeks", "day", "months", "s", "y", "aged", "old"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_WORD_PIECES), max_size=14).map("".join))
+@example("1 h 2 h(3 h)-4 h\n5 h/6 h_7 h é8 h a week, an hour and 1, 4 and 8 weeks")
+@example("24 h")
+def test_word_start_scanner_gives_the_pattern_matches(text: str) -> None:
+    from extractor.nlp.timepoints import WordStartScanner, default_finder
+
+    scanners = [s for s in default_finder()._scanners if isinstance(s, WordStartScanner)]
+    assert scanners  # (the number-led rules)
+    for scanner in scanners:
+        expected = [(m.span(), m.groupdict()) for m in scanner.pattern.finditer(text)]
+        assert [(m.span(), m.groupdict()) for m in scanner.finditer(text)] == expected
+
+
+@pytest.mark.parametrize(("pattern", "applies"), [
+    (r"(?=[0-9a-c])\b\w+", True), (r"(?=[0-9a-c])\b\w*", False), (r"(?=[(a])\b\w+", False),
+    (r"\b\w+", False), (r"(?=[A-Z])\b\w+", False),
+])
+def test_word_start_scanner_applies_to_word_led_patterns(pattern: str, applies: bool) -> None:
+    from extractor.nlp.timepoints import WordStartScanner
+
+    assert WordStartScanner.applies(re.compile(pattern)) is applies
