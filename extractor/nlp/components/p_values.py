@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from spacy.language import Language
@@ -95,7 +95,7 @@ class PValueExtractor(RuleComponent):
         # necessary conditions of a rule's match, checked before it is scanned (a rule id names
         # one pattern: a changed pattern gets a new id, so a check stays true to its rule)
         self._checks: dict[str, Callable[[str], bool]] = {
-            "p_value.bare_parenthesised.v1": lambda text: _op_after_bracket(text, spaces),
+            "p_value.bare_parenthesised.v1": partial(_op_after_bracket, spaces=spaces),
         }
         for r in rules:
             kind = r.get("kind")
