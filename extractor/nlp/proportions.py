@@ -57,6 +57,21 @@ _SHARE_FRACTION_BEFORE = re.compile(r"\b(?:proportion|fraction|share)\s+of\s+(?:
                                     r"(?:patients|subjects|participants|women|men|children|cases|responders)"
                                     r"\b[^.;:\d]{0,80}?\b(?:was|were|is|reached|of)\s*$")
 _OPERATOR_BEFORE = re.compile(r"(?:[<>≤≥]|=<|>=|\bat\s+least)\s*$")
+# What ``_sentence`` reads right after a whole number (see there): "34/64", "8 (19.5%)", "9 patients
+# (53%)", "1 patient (of 30)", "11 of 31", and the gap between the counts of a list ("8, 9 and 9")
+_FRACTION_SEP_RE = re.compile(rf"{_SP}?/{_SP}?")
+_COUNT_BRACKET = (rf"{_SP}*(?:(?:[a-z]+{_SP}+)?(?:patients|subjects|participants|women|men|children|"
+                  rf"cases|pts|infants|volunteers|individuals){_SP}*)?[(\[]{_SP}*")
+_COUNT_BRACKET_RE = re.compile(_COUNT_BRACKET, re.IGNORECASE)
+_OF_BRACKET = (rf"{_SP}*(?:(?:patients?|subjects?|participants?|women|men|children|cases|pts){_SP}*)?"
+               rf"[(\[]{_SP}*(?:out{_SP}+)?of{_SP}+")
+_OF_BRACKET_RE = re.compile(_OF_BRACKET, re.IGNORECASE)
+_OF_TOTAL = rf"{_SP}+(?:out{_SP}+)?of{_SP}+(?:the{_SP}+|all{_SP}+)?"
+_OF_TOTAL_RE = re.compile(_OF_TOTAL)
+_LIST_GAP_RE = re.compile(rf"{_SP}*,?{_SP}*(?:and{_SP}+)?")
+# any of the four patterns after a whole number: ``_may_hold_proportion`` asks this once per number
+_COUNT_LEAD_RE = re.compile(rf"{_FRACTION_SEP_RE.pattern}|(?i:{_COUNT_BRACKET})|(?i:{_OF_BRACKET})|"
+                            rf"{_OF_TOTAL}")
 _SHARE_WORDS = re.compile(r"proportion|fraction|share")  # literal start: a fast pre-check
 _BACKGROUND_SECTION_RE = re.compile(r"\b(?:BACKGROUND|OBJECTIVES?|AIMS?|PURPOSE|INTRODUCTION|CONTEXT)\b")
 _BACKGROUND_SECTION_SCAN = Scanner(_BACKGROUND_SECTION_RE)  # the same matches, found faster
@@ -70,6 +85,31 @@ _OUTCOME_WHAT = re.compile(
     r"moderate[\s/-]+(?:to[\s-]+)?severe)\s+(?:\w+\s+)?pain|rescue\s+(?:analgesi\w+|medication)"
     r"|(?:required|requiring|needed|received)\s+(?:\w+\s+){0,2}analgesi\w+|responders?|response|"
     r"(?:\w+\s+){0,2}pain|headache\w*|migraine\w*")
+
+
+def _may_hold_proportion(text: str, lower: str, s_start: int, s_end: int, nums: Sequence[Number]) -> bool:
+    """False only when ``ProportionFinder._sentence`` finds nothing among ``nums`` (the free numbers
+    of a sentence): each of its expressions needs a percent, a share written as a fraction (a
+    number in (0, 1] after "proportion", "fraction" or "share"), a whole number followed by one
+    of the patterns of ``_COUNT_LEAD_RE``, or two whole numbers in a row of a count list."""
+    prev: Number | None = None  # the previous number, when it can be an item of a count list
+    for n in nums:
+        if n.is_int and not n.percent and not n.words:
+            if prev is not None and _LIST_GAP_RE.fullmatch(text[prev.end:n.start]):
+                return True
+            prev = n
+        else:
+            prev = None
+        if n.sci or n.signed:
+            continue  # read as nothing but an item of a count list
+        if n.percent:
+            return True
+        if n.is_int:
+            if _COUNT_LEAD_RE.match(text[n.end:min(s_end, n.end + 40)]):
+                return True
+        elif 0 < n.value <= 1 and _SHARE_WORDS.search(lower, s_start, n.start):
+            return True
+    return False
 
 
 class ProportionFinder:
@@ -105,8 +145,8 @@ class ProportionFinder:
         for s_start, s_end in sentences:
             # a sentence without a free number has no proportion (checked before its cue words)
             nums = free.between(s_start, s_end)
-            if not nums:
-                continue
+            if not nums or not _may_hold_proportion(text, lower, s_start, s_end, nums):
+                continue  # (two in three sentences with numbers: cheaper than their cue words)
             sent = lower[s_start:s_end]
             cues = [(m.start() + s_start, m.end() + s_start, True) for m in self._outcome_scan.finditer(sent)]
             cues += [(m.start() + s_start, m.end() + s_start, False) for m in self._weak_scan.finditer(sent)]
@@ -174,7 +214,7 @@ class ProportionFinder:
                 continue
             after = text[n.end:min(s_end, n.end + 40)]
             # E/T (x%) or E/T; x%
-            m = re.match(rf"{_SP}?/{_SP}?", after)
+            m = _FRACTION_SEP_RE.match(after)
             if m and n.is_int and not n.percent:
                 t = at(n.end + m.end())
                 if t is not None and t.is_int and not t.percent and 0 <= n.value <= t.value and t.value > 1 \
@@ -200,10 +240,7 @@ class ProportionFinder:
                             continue
             # E (x%) [of T] / E patients (x%)
             if n.is_int and not n.percent and n.value >= 0:
-                m = re.match(rf"{_SP}*(?:(?:[a-z]+{_SP}+)?(?:patients|subjects|participants|women|men|"
-                             rf"children|"
-                             rf"cases|pts|infants|volunteers|"
-                             rf"individuals){_SP}*)?[(\[]{_SP}*", after, re.IGNORECASE)
+                m = _COUNT_BRACKET_RE.match(after)
                 if m:
                     p = at(n.end + m.end())
                     if p is not None and p.percent and 0 <= p.value <= 100 and \
@@ -222,9 +259,7 @@ class ProportionFinder:
                         out.append(ProportionValue(n.start, end, "", int(n.value), total, p.value, rid, conf))
                         continue
                 # "only 1 patient ( of 30 )"
-                m = re.match(rf"{_SP}*(?:(?:patients?|subjects?|participants?|women|men|children|cases|"
-                             rf"pts){_SP}*)?"
-                             rf"[(\[]{_SP}*(?:out{_SP}+)?of{_SP}+", after, re.IGNORECASE)
+                m = _OF_BRACKET_RE.match(after)
                 if m:
                     t = at(n.end + m.end())
                     if t is not None and t.is_int and not t.percent and n.value <= t.value:
@@ -236,7 +271,7 @@ class ProportionFinder:
                                                    rid, conf))
                         continue
                 # E of T (not "≥5 of 7 criteria": a threshold)
-                m = re.match(rf"{_SP}+(?:out{_SP}+)?of{_SP}+(?:the{_SP}+|all{_SP}+)?", after)
+                m = _OF_TOTAL_RE.match(after)
                 if m and _OPERATOR_BEFORE.search(lower, max(0, n.start - 12), n.start):
                     m = None
                 if m and n.words and not re.search(r"\b(?:patients?|subjects?|participants?|women|men|"
@@ -308,7 +343,7 @@ class ProportionFinder:
             if not n.is_int or n.percent or n.words:
                 flush()
                 continue
-            if run and re.fullmatch(rf"{_SP}*,?{_SP}*(?:and{_SP}+)?", text[run[-1].end:n.start]):
+            if run and _LIST_GAP_RE.fullmatch(text[run[-1].end:n.start]):
                 run.append(n)
                 continue
             flush()

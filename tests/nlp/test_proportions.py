@@ -64,3 +64,30 @@ def test_ci_span_pattern_is_the_word_bounded_one(text: str) -> None:
                            re.IGNORECASE)
     for s in (text, text * 2, f"a {text} b"):
         assert [m.span() for m in _CI_SPAN_RE.finditer(s)] == [m.span() for m in reference.finditer(s)]
+
+
+def test_a_sentence_the_gate_turns_down_holds_no_proportion() -> None:
+    """``_may_hold_proportion`` is False only where ``_sentence`` finds nothing: checked on random
+    sentences built from the pieces the expressions read (counts, percents, fractions, brackets,
+    "of", person words, list separators, share words)."""
+    import random
+
+    from extractor.nlp.numbers import find_numbers
+    from extractor.nlp.proportions import ProportionFinder, _may_hold_proportion
+    from extractor.nlp.rules import read_packaged_rules
+
+    finder = ProportionFinder(read_packaged_rules("proportions"))
+    pieces = ["12", "3", "0.4", "0.74", "1.5e3", "-2", "+4", "45%", "52.5 %", "twenty", "Fifty-nine percent",
+              "/", " / ", "(", ")", "[", "]", " of ", " out of ", "of", " patients ", " patient ", "Women",
+              " the ", ", ", " and ", "; ", " were ", " pain relief ", " proportion of patients was ",
+              " share ", " n = ", " vs ", " 2019 ", " mg ", "\u00a0", "  "]
+    rng = random.Random(14)
+    turned_down = 0
+    for _ in range(4000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(2, 12)))
+        lower = text.lower()
+        nums = find_numbers(text, lower)
+        if nums and not _may_hold_proportion(text, lower, 0, len(text), nums):
+            turned_down += 1
+            assert finder._sentence(text, lower, 0, len(text), nums, {n.start: n for n in nums}) == [], text
+    assert turned_down > 500  # the check above was exercised
