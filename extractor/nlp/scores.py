@@ -194,6 +194,35 @@ _RANGE_THEN_MEAN_RE = re.compile(
     rf"(?P<b>{_NUM_TEXT}){_SP}*[(\[]{_SP}*(?P<stat>mean|median|average){_SP}*[:=,]?{_SP}*"
     rf"(?P<v>{_NUM_TEXT}){_SP}*[)\]]")
 _BY_BEFORE_RE = re.compile(r"\bby\s+$")
+# the plain-value expressions (``ScoreFinder._plain_values``, ``_lists``, ``_bad_plain``)
+_FROM_BEFORE_RE = re.compile(r"\bfrom\s+(?:an?\s+)?(?:(?:mean|median|average)\s+(?:(?:score|"
+                             r"value)\s+)?(?:of\s+)?)?"
+                             r"(?:(?:the\s+)?baseline\s+(?:values?\s+|scores?\s+|levels?\s+)?(?:of\s+)?)?$")
+_BRACKET_BEFORE_RE = re.compile(r"[(\[]\s*$")
+_PEOPLE_RE = re.compile(r"\b(?:patients|subjects|participants|women|men|cases|children)\b")
+_FROM_TO_RE = re.compile(rf"{_SP}*(?:{_UNIT_OK})?(?:\s+(?:at|on)\s+(?:the\s+)?baseline)?{_SP}*(?:to|–|→|"
+                         rf"->){_SP}*")
+_AND_TO_RE = re.compile(rf"{_SP}*(?:{_UNIT_OK})?[^.;0-9]{{0,25}}?\b(?:and\s+)?"
+                        rf"(?:finally\s+)?to{_SP}+")
+_CHANGE_BY_BEFORE_RE = re.compile(
+    r"\b(?:decreas\w*|reduc\w*|declin\w*|improv\w*|increas\w*|fell|dropped|lowered|"
+    r"diminished|changed|change|reduction|decrease|improvement|increase)\s+"
+    r"(?:significantly\s+|by\s+an?\s+(?:mean|average|median)\s+of\s+|on\s+average\s+)?"
+    r"(?:by|of)\s+(?:an?\s+)?(?:(?:mean|average|median)\s+(?:of\s+)?)?$")
+_AND_BY_BEFORE_RE = re.compile(r"(?:,|\band)\s+(?:and\s+)?by\s+$")
+_PERCENT_CHANGE_AFTER_RE = re.compile(r"\s*%?\s*(?:decrease|reduction|improvement|increase|lower|higher|"
+                                      r"change)")
+_SCORE_OF_BEFORE_RE = re.compile(
+    r"(?:\b(?:scores?|vas|nrs|vrs|nprs|bpi|intensity|ratings?|severity|levels?)"
+    r"(?:\s*\([^)]{0,25}\))?\s*(?:of|was|were|=|:|is|reached|averaged|remained)?"
+    r"|\bwas|\bwere)\s*(?:an?\s+)?(?:(?:mean|median|"
+    r"average)\s+(?:(?:score\s+)?of\s+)?)?$")
+_PER_TEN_RE = re.compile(rf"{_SP}*/{_SP}*10(?:0)?\b")
+_MM_RE = re.compile(r"\s*(?:mm|cm)\b")
+_SCALE_WORD_BEFORE_RE = re.compile(r"(?:score|vas|nrs|scale|rating|intensity)[^.;]{0,30}$")
+_LIST_GAP_RE = re.compile(rf"{_SP}*(?:{_UNIT_OK})?{_SP}*(?:,|,?{_SP}*and|;){_SP}*")
+_SLASH_BEFORE_RE = re.compile(r"/\s*$")
+_NAME_DASH_AFTER_RE = re.compile(r"-[a-z]")
 _RANGE_SECOND_RE = re.compile(r"\d\s*%?\s*(?:-|–|to)\s*$")
 # acronyms in the pain-cue lexicon that name a scale: they count only if that scale is in pain use
 _ACRONYM_SCALE = {"vas": "VAS", "nrs": "NRS", "nprs": "NRS", "vrs": "VRS", "fps": "FPS", "fps-r": "FPS",
@@ -578,24 +607,19 @@ class ScoreFinder:
                     add(x, "comparison", **({"change": True} if by else {}))
                 continue
             # from V to W (and to X); "(7.3 to 5.7, P < 0.01)" after a change verb
-            from_before = re.search(r"\bfrom\s+(?:an?\s+)?(?:(?:mean|median|average)\s+(?:(?:score|"
-                                    r"value)\s+)?(?:of\s+)?)?"
-                                    r"(?:(?:the\s+)?baseline\s+(?:values?\s+|scores?\s+|levels?\s+)?(?:of\s+)?)?$",
-                                    before)
-            paren_before = re.search(r"[(\[]\s*$", before) is not None and clause_change
-            people = re.search(r"\b(?:patients|subjects|participants|women|men|cases|children)\b",
-                               lower[s_start:n.start]) is not None
-            if (from_before or paren_before) and (not n.percent or not people):
-                m2 = re.match(rf"{_SP}*(?:{_UNIT_OK})?(?:\s+(?:at|on)\s+(?:the\s+)?baseline)?{_SP}*(?:to|–|→|"
-                              rf"->){_SP}*", after)
+            from_before = _FROM_BEFORE_RE.search(before)
+            paren_before = _BRACKET_BEFORE_RE.search(before) is not None and clause_change
+            # (a percent after "from" in a sentence about people is a share, not a level)
+            if (from_before or paren_before) and (
+                    not n.percent or _PEOPLE_RE.search(lower[s_start:n.start]) is None):
+                m2 = _FROM_TO_RE.match(after)
                 if m2 and w is not None and w.start == n.end + m2.end() and w.percent == n.percent:
                     add(n, "from_to", from_value=True)
                     add(w, "from_to", to_value=True)
                     cur = w
                     while True:
                         tail = text[cur.end:min(s_end, cur.end + 40)]
-                        m3 = re.match(rf"{_SP}*(?:{_UNIT_OK})?[^.;0-9]{{0,25}}?\b(?:and\s+)?"
-                                      rf"(?:finally\s+)?to{_SP}+", tail)
+                        m3 = _AND_TO_RE.match(tail)
                         w2 = nxt(cur)
                         if not (m3 and w2 is not None and w2.start == cur.end + m3.end()):
                             break
@@ -605,17 +629,12 @@ class ScoreFinder:
             if _RANGE_AFTER_RE.match(lower, n.end):
                 continue  # "a score of 4 to 6": a range
             # decreased by V (points); reduction of V%; "..., by 1.07 points in the sham group"
-            if re.search(r"\b(?:decreas\w*|reduc\w*|declin\w*|improv\w*|increas\w*|fell|dropped|lowered|"
-                         r"diminished|changed|change|reduction|decrease|improvement|increase)\s+"
-                         r"(?:significantly\s+|by\s+an?\s+(?:mean|average|median)\s+of\s+|on\s+average\s+)?"
-                         r"(?:by|of)\s+(?:an?\s+)?(?:(?:mean|average|median)\s+(?:of\s+)?)?$", before) or (
-                    clause_change and re.search(r"(?:,|\band)\s+(?:and\s+)?by\s+$", before)):
+            if _CHANGE_BY_BEFORE_RE.search(before) or (
+                    clause_change and _AND_BY_BEFORE_RE.search(before)):
                 add(n, "change_by", change=True)
                 continue
             # V% decrease in pain score
-            if n.percent and re.match(r"\s*%?\s*(?:decrease|reduction|improvement|increase|lower|higher|"
-                                      r"change)",
-                                      la.replace("%", "", 1)):
+            if n.percent and _PERCENT_CHANGE_AFTER_RE.match(la.replace("%", "", 1)):
                 add(n, "change_by", change=True)
                 continue
             if n.percent:
@@ -625,19 +644,15 @@ class ScoreFinder:
                 add(n, "change_by", change=True)
                 continue
             # score of V / VAS V / NRS: V / pain score was V
-            if re.search(r"(?:\b(?:scores?|vas|nrs|vrs|nprs|bpi|intensity|ratings?|severity|levels?)"
-                         r"(?:\s*\([^)]{0,25}\))?\s*(?:of|was|were|=|:|is|reached|averaged|remained)?"
-                         r"|\bwas|\bwere)\s*(?:an?\s+)?(?:(?:mean|median|"
-                         r"average)\s+(?:(?:score\s+)?of\s+)?)?$", before):
+            if _SCORE_OF_BEFORE_RE.search(before):
                 add(n, "score_of")
                 continue
             # V/10
-            if re.match(rf"{_SP}*/{_SP}*10(?:0)?\b", after):
+            if _PER_TEN_RE.match(after):
                 add(n, "unit_value", unit="/10")
                 continue
             # (19.5 mm), 35 mm [n = 22]
-            if re.match(r"\s*(?:mm|cm)\b", la) and re.search(r"[(\[]\s*$",
-                                                              lower[max(s_start, n.start - 3):n.start]):
+            if _MM_RE.match(la) and _BRACKET_BEFORE_RE.search(lower[max(s_start, n.start - 3):n.start]):
                 add(n, "unit_value")
                 continue
         # lists: "5.8, 3.1, 2.5 and 2.4, respectively"; a value and its comparisons already added
@@ -652,8 +667,7 @@ class ScoreFinder:
         def flush() -> None:
             if run and all(n.is_int for n in run) and (
                     _PERSON_AFTER_RE.match(lower, run[-1].end)
-                    or not re.search(r"(?:score|vas|nrs|scale|rating|intensity)[^.;]{0,30}$",
-                                     lower[max(s_start, run[0].start - 40):run[0].start])):
+                    or not _SCALE_WORD_BEFORE_RE.search(lower[max(s_start, run[0].start - 40):run[0].start])):
                 run.clear()  # "8, 9, 9, and 9 patients": counts, not scores
                 return
             if any(n.percent for n in run):
@@ -673,7 +687,7 @@ class ScoreFinder:
         for n in usable:
             if run:
                 gap = text[run[-1].end:n.start]
-                if re.fullmatch(rf"{_SP}*(?:{_UNIT_OK})?{_SP}*(?:,|,?{_SP}*and|;){_SP}*", gap):
+                if _LIST_GAP_RE.fullmatch(gap):
                     run.append(n)
                     continue
                 flush()
@@ -703,8 +717,8 @@ class ScoreFinder:
             return True
         if n.is_int and _PERSON_AFTER_RE.match(lower, n.end):
             return True
-        if re.search(r"/\s*$", lower[max(0, n.start - 2):n.start]) or \
-                (re.match(r"-[a-z]", lower[n.end:n.end + 2]) and not average_change):
+        if _SLASH_BEFORE_RE.search(lower[max(0, n.start - 2):n.start]) or \
+                (_NAME_DASH_AFTER_RE.match(lower[n.end:n.end + 2]) and not average_change):
             return True  # "1/10": a denominator; "1-QST", "2-tablet": part of a name
         if n.is_int and 1900 <= n.value <= 2030:
             return True
