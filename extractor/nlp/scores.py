@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
 from extractor.nlp.arms import arm_name_after
@@ -349,11 +350,10 @@ class ScoreFinder:
         out: list[ScoreValue] = []
         prev_had_scores = False
         for s_start, s_end in sentences:
-            sent_lower = lower[s_start:s_end]
             k = bisect_left(cue_starts, s_start)
             pain_here = k < len(cue_starts) and cue_starts[k] < s_end
             # "Corresponding numbers in the control group were 4.7, 4.7, 4.8 and 4.9"
-            if not pain_here and not (prev_had_scores and _CONTINUATION_SCAN.search(sent_lower)):
+            if not pain_here and not (prev_had_scores and _CONTINUATION_SCAN.search(lower[s_start:s_end])):
                 prev_had_scores = False
                 self._time_list = None
                 continue
@@ -381,8 +381,8 @@ class ScoreFinder:
         by_start, of = self._by_start
         if of is not all_numbers:
             by_start = {n.start: n for n in all_numbers}
-        sentence = text[s_start:s_end]
-        declared_stat, declared_spread = _declared_format(sentence)
+        # the format the sentence declares ("(mean ± SD)"), read when a spread expression needs it
+        declared_format = cache(lambda: _declared_format(text[s_start:s_end]))
         used: set[int] = set()
         out: list[ScoreValue] = []
 
@@ -419,11 +419,12 @@ class ScoreFinder:
         for num in nums:
             if num.start in used or num.sci:
                 continue
-            expr = self._spread_expression(text, num, number_at, s_end, declared_spread)
+            expr = self._spread_expression(text, num, number_at, s_end, declared_format)
             if expr is not None:
                 for k in expr.features.pop("consumed", []):
                     used.add(k)
                 used.add(num.start)
+                declared_stat = declared_format()[0]
                 if declared_stat and "stat_hint" not in expr.features:
                     expr.features["stat_hint"] = declared_stat
                 out.append(expr)
@@ -446,7 +447,7 @@ class ScoreFinder:
                 if i + 1 < len(out) and re.match(r"[^.;0-9]{0,30}?\bto\s*$|"
                                                  r"\s*[-–]\s*$", lower[v.end:out[i + 1].value_start]):
                     out[i + 1].features["to_value"] = True
-        if self._summary_scan.search(lower, s_start, s_end):
+        if out and self._summary_scan.search(lower, s_start, s_end):
             for v in out:
                 if self._summary_scan.search(lower, s_start, v.value_start):
                     v.features["summary"] = True
@@ -457,7 +458,8 @@ class ScoreFinder:
         return self.rule_ids.get(name, f"score.{name}.v1"), self.confidence.get(name, 0.6)
 
     def _spread_expression(self, text: str, num: Number, number_at: Any, s_end: int,
-                           declared_spread: str | None) -> ScoreValue | None:
+                           declared_format: Callable[[], tuple[str | None, str | None]]
+                           ) -> ScoreValue | None:
         end = num.end
         # V ± S
         m = _PM_RE.match(text, end)
@@ -466,7 +468,7 @@ class ScoreFinder:
             if s is not None and s.start - m.end() <= 2 and not s.percent or (
                     s is not None and num.percent and s.percent):
                 label = _label_spread(m.group("label")) if m.group("label") else None
-                spread = label or ("se" if declared_spread == "se" else "sd")
+                spread = label or ("se" if declared_format()[1] == "se" else "sd")
                 stop = s.end
                 unit = (m.group("unit1") or "").strip() or None
                 if re.match(rf"{_SP}*\){_SP}*%", text[stop:stop + 5]) and \
@@ -488,6 +490,7 @@ class ScoreFinder:
         if m and m.end() < s_end:
             a = number_at(m.end())
             if a is not None and a.start - m.end() <= 1:
+                declared_spread = declared_format()[1]
                 label = _label_spread(m.group("label"))
                 sep = _PAIR_SEP_RE.match(text, a.end)
                 b = number_at(sep.end()) if sep else None
@@ -585,7 +588,8 @@ class ScoreFinder:
             i = idx.get(n.start)
             return usable[i + 1] if i is not None and i + 1 < len(usable) else None
 
-        clause_change = self._change_scan.search(lower, s_start, s_end) is not None
+        # a change word in the sentence (looked for when a number needs it)
+        clause_change = cache(lambda: self._change_scan.search(lower, s_start, s_end) is not None)
         for n in usable:
             if n.start in out:
                 continue
@@ -603,12 +607,12 @@ class ScoreFinder:
                     and abs(n.value) <= 1000 and abs(w.value) <= 1000:
                 # "..., by 1.07 points in the sham group, and by 0.99 points in ...": changes
                 for x in (n, w):
-                    by = clause_change and _BY_BEFORE_RE.search(lower, max(s_start, x.start - 8), x.start)
+                    by = clause_change() and _BY_BEFORE_RE.search(lower, max(s_start, x.start - 8), x.start)
                     add(x, "comparison", **({"change": True} if by else {}))
                 continue
             # from V to W (and to X); "(7.3 to 5.7, P < 0.01)" after a change verb
             from_before = _FROM_BEFORE_RE.search(before)
-            paren_before = _BRACKET_BEFORE_RE.search(before) is not None and clause_change
+            paren_before = _BRACKET_BEFORE_RE.search(before) is not None and clause_change()
             # (a percent after "from" in a sentence about people is a share, not a level)
             if (from_before or paren_before) and (
                     not n.percent or _PEOPLE_RE.search(lower[s_start:n.start]) is None):
@@ -630,7 +634,7 @@ class ScoreFinder:
                 continue  # "a score of 4 to 6": a range
             # decreased by V (points); reduction of V%; "..., by 1.07 points in the sham group"
             if _CHANGE_BY_BEFORE_RE.search(before) or (
-                    clause_change and _AND_BY_BEFORE_RE.search(before)):
+                    _AND_BY_BEFORE_RE.search(before) and clause_change()):
                 add(n, "change_by", change=True)
                 continue
             # V% decrease in pain score
@@ -656,7 +660,8 @@ class ScoreFinder:
                 add(n, "unit_value")
                 continue
         # lists: "5.8, 3.1, 2.5 and 2.4, respectively"; a value and its comparisons already added
-        self._lists(text, lower, s_start, s_end, usable, out)
+        if len(usable) >= 2:  # (a list has two values at least)
+            self._lists(text, lower, s_start, s_end, usable, out)
         return sorted(out.values(), key=lambda v: v.value_start)
 
     def _lists(self, text: str, lower: str, s_start: int, s_end: int, usable: list[Number],
