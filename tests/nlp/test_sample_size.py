@@ -4,7 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 Values = Callable[[str, str], list[dict[str, Any]]]
@@ -117,3 +117,34 @@ def test_word_char_is_the_regex_one() -> None:
     every = array("I", range(0x110000)).tobytes().decode("utf-32-le", "surrogatepass")
     word = re.compile(r"\w")
     assert all((word.fullmatch(c) is not None) == _is_word_char(c) for c in every)
+
+
+IN_GROUP_WORDS = ["12", "patients", "women", "adult", "were", "who", "randomly", "assigned", "allocated",
+                  "received", "to", "in", "each", "the", "group", "(", ")", ",", "%", ";", "-", "é"]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(IN_GROUP_WORDS), st.sampled_from([" ", "", "  ", "\u00a0"])),
+                max_size=8))
+@example([("12", " "), ("patients", " "), ("in", " "), ("the", "")])
+@example([("(", ""), ("12", " "), ("3d", " "), ("women", " "), ("were", " "), ("assigned", " "), ("to", " ")])
+@example([("12", ","), ("patients", " "), ("who", " "), ("received", "\u00a0"), ("the", "")])
+def test_in_group_match_is_the_ungated_one(pieces: list[tuple[str, str]]) -> None:
+    """``_IN_GROUP.match`` (which gives up when no word follows the white space) matches exactly
+    where its patterns do."""
+    from extractor.nlp.components.sample_size import (
+        _IN_GROUP,
+        _IN_GROUP_PERSON,
+        _IN_GROUP_PLAIN,
+        _WORD_SPLIT_RE,
+        PERSON_WORDS,
+    )
+
+    lower = "".join(word + space for word, space in pieces)
+    for pos in range(len(lower) + 1):
+        person_near = not PERSON_WORDS.isdisjoint(_WORD_SPLIT_RE.findall(lower, pos, pos + 60))
+        expected = (_IN_GROUP_PERSON if person_near else _IN_GROUP_PLAIN).match(lower, pos)
+        found = _IN_GROUP.match(lower, pos)
+        assert (found is None) == (expected is None)
+        if found is not None and expected is not None:
+            assert found.span() == expected.span()

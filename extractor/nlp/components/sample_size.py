@@ -64,13 +64,20 @@ _IN_GROUP_VERB = (r"(?:who\s+|were\s+|was\s+)?(?:randomly\s+)?"
 _IN_GROUP_PERSON = re.compile(
     r"\s*(?:(?:[a-z0-9][\w/'’+-]*\s+){0,3}?(?:" + PERSON_NOUNS + r")\s+)?" + _IN_GROUP_VERB)
 _IN_GROUP_PLAIN = re.compile(r"\s*" + _IN_GROUP_VERB)
+_WORD_AHEAD_RE = re.compile(r"\s*[a-z0-9]")
 
 
 class _InGroup:
-    """``_IN_GROUP.match(lower, pos)``: the person-noun branch only when a person word is near."""
+    """``_IN_GROUP.match(lower, pos)``: the person-noun branch only when a person word is near.
+
+    Both branches start, after white space, with a word ([a-z0-9]: a modifier, a person noun or
+    the verb), so without one there is no match (a count followed by ")", ",", "%"...).
+    """
 
     @staticmethod
     def match(lower: str, pos: int) -> re.Match[str] | None:
+        if _WORD_AHEAD_RE.match(lower, pos) is None:
+            return None
         if not PERSON_WORDS.isdisjoint(_WORD_SPLIT_RE.findall(lower, pos, pos + 60)):
             return _IN_GROUP_PERSON.match(lower, pos)
         return _IN_GROUP_PLAIN.match(lower, pos)
@@ -432,16 +439,12 @@ class SampleSizeExtractor(RuleComponent):
         30 each", "23 PVP; 16 NaCl" adding up to the total). The kept set is the first one whose
         sizes add up to the headline sample size, else the first one in the text.
         """
-        if self._k_groups is None:
-            self._k_groups = (stated_group_count(lower)
-                              if ("groups" in lower or "arms" in lower or "cohorts" in lower) else 0)
-        k_groups = self._k_groups or None
         if self._sets is None:
             spans = Intervals(blocked)
             counts = [n for n in numbers if self._count_like(text, lower, n, spans)]
             sets: list[list[ArmSizeMatch]] = []
             if len(counts) >= 2 and any(w in lower for w in _ARM_WORDS):
-                sets += self._sets_equal_groups(text, lower, counts, k_groups)
+                sets += self._sets_equal_groups(text, lower, counts)
                 sets += self._sets_n_equals(text, lower, ctx, counts)
                 sets += self._sets_allocation(text, lower, ctx, counts)
                 sets += self._sets_group_of(text, lower, counts)
@@ -463,6 +466,7 @@ class SampleSizeExtractor(RuleComponent):
             good.append(arm_set)
         if not good:
             return []
+        k_groups = self._stated_k(lower)
 
         def rank(arm_set: list[ArmSizeMatch]) -> tuple[int, int, int, int]:
             adds_up = total is not None and sum(a.n for a in arm_set) == total and \
@@ -496,8 +500,15 @@ class SampleSizeExtractor(RuleComponent):
         conf = self._arm_conf.get(name, 0.6)
         return [ArmSizeMatch(n.start, n.end, int(n.value), arm, rid, conf) for n, arm in items]
 
-    def _sets_equal_groups(self, text: str, lower: str, counts: list[Number],
-                           k_groups: int | None) -> list[list[ArmSizeMatch]]:
+    def _stated_k(self, lower: str) -> int | None:
+        """The number of arms the doc being processed states (``stated_group_count``), looked
+        for once and only when asked: most docs have no arm-size set that needs it."""
+        if self._k_groups is None:
+            self._k_groups = (stated_group_count(lower)
+                              if ("groups" in lower or "arms" in lower or "cohorts" in lower) else 0)
+        return self._k_groups or None
+
+    def _sets_equal_groups(self, text: str, lower: str, counts: list[Number]) -> list[list[ArmSizeMatch]]:
         """ "seven groups of 30 patients each", "30 patients in each group", "two (n = 30) groups"."""
         out: list[list[ArmSizeMatch]] = []
         labels: list[str] | None = None
@@ -507,7 +518,9 @@ class SampleSizeExtractor(RuleComponent):
             if "group" not in before and "arm" not in before and "cohort" not in before and \
                     "each" not in after and "per" not in after and "every" not in after:
                 continue
-            g = _GROUPS_OF.search(before) or _K_N_GROUPS.search(before)
+            # (each pattern only where its literal words are: "groups of 30", "two (n = 30)")
+            g = (_GROUPS_OF.search(before) if "groups" in before or "arms" in before or "cohorts" in before
+                 else None) or (_K_N_GROUPS.search(before) if "=" in before else None)
             k: int | None = None
             if g is not None and "groups_of" in self._arm_ids and (
                     g.re is _GROUPS_OF or re.match(r"\s*\)?\s*(?:groups|arms)", lower[num.end:num.end + 12])):
@@ -515,7 +528,7 @@ class SampleSizeExtractor(RuleComponent):
                 k = int(k_raw) if k_raw.isdigit() else _NUM_WORD.get(k_raw, 2)
                 rule = "groups_of"
             elif _EACH_AFTER.match(lower, num.end) and "each_group" in self._arm_ids:
-                k = k_groups or 2
+                k = self._stated_k(lower) or 2
                 rule = "each_group"
             if k is None or not 2 <= k <= 12:
                 continue
@@ -558,8 +571,10 @@ class SampleSizeExtractor(RuleComponent):
                     name = arm_name_before(text, max(0, pos - 45) + inner.start())
             else:
                 # "Group B (betamethasone; 37 pts)", "group ( 120 cases )"
+                if not _PERSON_CLOSE_RE.match(lower[num.end:num.end + 20]):
+                    continue
                 m_par = _PAREN_OPEN_END_RE.search(text[max(0, num.start - 45):num.start])
-                if not (m_par and _PERSON_CLOSE_RE.match(lower[num.end:num.end + 20])):
+                if not m_par:
                     continue
                 pos = num.start - len(m_par.group(0))
                 name = arm_name_before(text, pos) or m_par.group(1)
