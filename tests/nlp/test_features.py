@@ -15,3 +15,20 @@ from extractor.nlp.trained.features import _DENOMINATOR, denominator_matches
 def test_denominators_are_those_of_the_pattern(text: str) -> None:
     expected = [(m.span(), m.group(1) or m.group(2)) for m in _DENOMINATOR.finditer(text)]
     assert [(m.span(), m.group(1)) for m in denominator_matches(text)] == expected
+
+
+@pytest.mark.parametrize("text", [
+    "", "another", "anothers", "xanother", "_another", "1another", "éanother", "an another one",
+    "another_", "another2", "another-", "one and another.", "not another\u00a0", "ANOTHER another",
+])
+def test_another_is_the_word_another(text: str) -> None:
+    import re
+
+    from extractor.nlp.trained.features import _ANOTHER
+
+    plain = re.compile(r"\banother\b")
+    for pos in range(len(text) + 1):
+        for endpos in range(pos, len(text) + 2):
+            expected = plain.search(text, pos, endpos)
+            found = _ANOTHER.search(text, pos, endpos)
+            assert (found and found.span()) == (expected and expected.span())

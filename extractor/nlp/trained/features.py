@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 import re
 import sys
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -45,7 +44,7 @@ _SLASH = re.compile(r"/\s*\d")
 # "\b" before "of" written as a look-behind after it: the pattern starts with literal text, which
 # the regex engine skips ahead to, instead of being tried at every character
 _OF_NUMBER = re.compile(r"of(?<!\wof)\s+(?:the\s+)?(\d+)\b")
-_ANOTHER = re.compile(r"\banother\b")
+_ANOTHER = re.compile(r"another(?<!\wanother)\b")  # "\banother\b", led by its literal text (as _OF_NUMBER)
 NULL_PREFIX = "null:"
 # features of the rule candidate used as they are (everything else the rules put there — cue hits,
 # position, arm flags — is already in the rule prior "score")
@@ -115,12 +114,12 @@ def sample_size_features(text: str, candidates: Sequence[Mapping[str, Any]],
     order); ``arm_sizes`` the ``kind == "arm_size"`` ones; ``lower`` is ``text.lower()`` when the
     caller has it already.
     """
-    null = null_features(candidates, arm_sizes)
+    priors = [rule_prior(c) for c in candidates]
+    null = null_features(candidates, arm_sizes, priors=priors)
     if not candidates:
         return [], null
     if lower is None:
         lower = text.lower()
-    priors = [rule_prior(c) for c in candidates]
     best = max(priors)
     order = sorted(range(len(candidates)), key=lambda i: (-priors[i], int(candidates[i]["start"])))
     rank = {i: r for r, i in enumerate(order)}
@@ -130,7 +129,6 @@ def sample_size_features(text: str, candidates: Sequence[Mapping[str, Any]],
     plausible = [i for i, c in enumerate(candidates) if rule_accepted(c)] or list(range(len(candidates)))
     largest = max(values[i] for i in plausible)
     first_plausible = plausible[0]
-    repeats = Counter(values)
     pair_sums = {a + b for i, a in enumerate(values) for b in values[i + 1:]}
     value_set = set(values)
     denominators = {int(m.group(1)) for m in denominator_matches(lower)}
@@ -155,7 +153,7 @@ def sample_size_features(text: str, candidates: Sequence[Mapping[str, Any]],
         feats["n_over_largest"] = min(n / largest, 2.0) if largest else 0.0
         feats["n_candidates"] = float(min(len(candidates), 10))
         feats["first"] = float(i == first_plausible)
-        feats["repeated"] = float(repeats[n] > 1)
+        feats["repeated"] = float(values.count(n) > 1)
         feats["is_pair_sum"] = float(n in pair_sums)
         feats["part_of_sum"] = float(any(n + m in value_set for j, m in enumerate(values) if j != i))
         feats["denominator"] = float(n in denominators)
@@ -178,16 +176,20 @@ def sample_size_features(text: str, candidates: Sequence[Mapping[str, Any]],
 
 
 def null_features(candidates: Sequence[Mapping[str, Any]],
-                  arm_sizes: Sequence[Mapping[str, Any]] = ()) -> Features:
-    """Features of the *no headline* option of one document (all named ``null:*``)."""
-    priors = sorted((rule_prior(c) for c in candidates), reverse=True)
+                  arm_sizes: Sequence[Mapping[str, Any]] = (), *,
+                  priors: Sequence[float] | None = None) -> Features:
+    """Features of the *no headline* option of one document (all named ``null:*``); ``priors``
+    are the candidates' :func:`rule_prior` values when the caller has them already."""
+    if priors is None:
+        priors = [rule_prior(c) for c in candidates]
+    ranked = sorted(priors, reverse=True)
     feats: Features = {"bias": 1.0, "no_candidates": float(not candidates),
                        "n_candidates": float(min(len(candidates), 10)),
                        "arms_found": float(len(arm_sizes) >= 2)}
-    if priors:
-        feats["best_prior"] = priors[0]
-        feats["best_gap"] = min(priors[0] - priors[1], 10.0) if len(priors) > 1 else 10.0
-        best = max(candidates, key=rule_prior)
+    if ranked:
+        feats["best_prior"] = ranked[0]
+        feats["best_gap"] = min(ranked[0] - ranked[1], 10.0) if len(ranked) > 1 else 10.0
+        best = candidates[max(range(len(priors)), key=priors.__getitem__)]  # the first of the best
         feats["best_is_arm"] = float(bool((best.get("features") or {}).get("is_arm")))
         arm_values = {int(a["n"]) for a in arm_sizes}
         feats["best_in_arms"] = float(int(best["n"]) in arm_values)

@@ -77,9 +77,14 @@ def get_gold(doc: Doc) -> dict[str, Any] | None:
 
 def doc_candidates(doc: Doc) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The ``sample_size`` and ``arm_size`` candidate dicts of a doc, in text order."""
-    cands = doc._.candidates or []
-    sample = [c for c in cands if c.get("kind") == "sample_size"]
-    arms = [c for c in cands if c.get("kind") == "arm_size"]
+    sample: list[dict[str, Any]] = []
+    arms: list[dict[str, Any]] = []
+    for c in doc._.candidates or ():
+        kind = c.get("kind")
+        if kind == "sample_size":
+            sample.append(c)
+        elif kind == "arm_size":
+            arms.append(c)
     return sample, arms
 
 
@@ -165,8 +170,8 @@ class SampleSizeRanker(TrainablePipe):
                     X[r, j] = val
         X = (X - self._mean) / self._scale
         # the "no headline" features of candidate rows and the others of "no headline" rows are 0
-        own = null_rows[:, None] == self._null_mask[None, :]
-        return np.where(own, X, np.float32(0.0))
+        X[null_rows[:, None] != self._null_mask[None, :]] = 0.0
+        return X
 
     def _batch(self, docs: Sequence[Doc]) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
         """Feature rows of every option of every doc, their rule offsets, and each doc's rows.
