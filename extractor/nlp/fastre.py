@@ -41,7 +41,7 @@ except ImportError:  # pragma: no cover - another implementation: use the patter
     _sre = _sre_compile = _C = _sre_parse = None
 
 __all__ = ["EdgeSearcher", "FirstCharSearcher", "LeadFilter", "LiteralFilter", "Scanner", "all_characters",
-           "best_time", "finditer_merged", "required_literals", "skip_to_lead", "suffix_gates"]
+           "best_time", "char_class", "finditer_merged", "required_literals", "skip_to_lead", "suffix_gates"]
 
 _MAXREPEAT = getattr(_C, "MAXREPEAT", None)
 
@@ -200,13 +200,13 @@ class LeadFilter:
         # the character the filter consumes: the match start's own if a look-ahead gives it
         anchor = max(anchors, key=lambda c: c[0])
         offset = anchor[0]
-        parts = [_char_class(anchor[2])]
+        parts = [char_class(anchor[2])]
         for where, accepted, cond in conditions:
             if (where, accepted, cond) == anchor:
                 continue
             look = ("(?<=" if accepted else "(?<!") if where <= offset else ("(?=" if accepted else "(?!")
             dot = "." if where < offset else ""
-            parts.append(f"{look}{_char_class(cond)}{dot})")
+            parts.append(f"{look}{char_class(cond)}{dot})")
         return re.compile("".join(parts), re.DOTALL), -offset
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
@@ -281,7 +281,8 @@ def _with_lead_charset(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
     return compiled
 
 
-def _char_class(chars: str) -> str:
+def char_class(chars: str) -> str:
+    """A character class matching exactly ``chars`` (each taken literally)."""
     return "[" + "".join("\\" + c if c in "\\]^-[" else c for c in chars) + "]"
 
 

@@ -24,7 +24,7 @@ from spacy.tokens import Doc
 
 from extractor.nlp.components.base import RuleComponent, Scorer, set_span_group
 from extractor.nlp.context import DocContext, add_candidates, doc_text
-from extractor.nlp.fastre import LeadFilter, LiteralFilter, all_characters, finditer_merged
+from extractor.nlp.fastre import LeadFilter, LiteralFilter, all_characters, char_class, finditer_merged
 from extractor.nlp.numbers import find_numbers
 from extractor.nlp.rules import Rule
 
@@ -208,10 +208,9 @@ class CaseSplit:
         flags = pattern.flags
         if "".join(re.findall(f"[{letters}]", characters, flags)) != "".join(sorted(letters)):
             return None  # (a letter with other case forms, or not the two cases of one letter)
-        before = "".join(re.findall(f"[{lead.group('before')}]", characters, flags))
-        before_class = "".join("\\" + c if c in "\\]^-[" else c for c in before)
+        before = char_class("".join(re.findall(f"[{lead.group('before')}]", characters, flags)))
         rest = "(?:" + pattern.pattern[lead.end():]  # (the group the lead's "(?:[Pp]" opened)
-        parts = [re.compile(f"{letter}(?<![{before_class}].)(?i:{rest})", flags & ~re.IGNORECASE)
+        parts = [re.compile(f"{letter}(?<!{before}.)(?i:{rest})", flags & ~re.IGNORECASE)
                  for letter in letters]
         if any(p.groups != pattern.groups or p.groupindex != pattern.groupindex for p in parts):
             return None
