@@ -40,6 +40,7 @@ from extractor.batch.chunks import (
     version_of,
 )
 from extractor.batch.prefilter import Prefilter, PrefilterConfig
+from extractor.heap import quiet_gc
 from extractor.records import Abstract, ExtractionRecord
 
 EXTRA_COLUMNS: tuple[str, ...] = ("status", "reason", "seq", "source_file", "version")
@@ -220,7 +221,8 @@ def process_chunk(nlp: Any, chunk: ChunkInput, out_dir: Path, batch_size: int = 
     """Extract one chunk and write its partition ``out_dir/parts/<name>.parquet``."""
     started = time.perf_counter()
     counts: Counter[str] = Counter()
-    table, events = build_table(chunk, nlp, batch_size, counts)
+    with quiet_gc():
+        table, events = build_table(chunk, nlp, batch_size, counts)
     name = f"{PARTS_DIR}/{chunk.name}.parquet"
     write_partition(table, out_dir / name)
     return ChunkSummary(

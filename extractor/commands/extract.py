@@ -35,6 +35,7 @@ def extract_stream(nlp: Language, abstracts: Iterable[Abstract], load: Callable[
     replaced by ``load()`` (the caller must not keep ``nlp`` itself). The records are those of one
     pipeline over the whole stream. With several processes (spaCy's ``n_process``) one pipeline
     runs throughout."""
+    from extractor.heap import quiet_gc
     from extractor.nlp import extract
     from extractor.nlp.pipeline import vocabulary_full
 
@@ -50,7 +51,8 @@ def extract_stream(nlp: Language, abstracts: Iterable[Abstract], load: Callable[
             gc.collect()
             nlp = load()
         segment = chain((first,), islice(stream, segment_batches * batch_size - 1))
-        yield from extract(nlp, segment, batch_size=batch_size)
+        with quiet_gc():  # the pipeline is not walked by the collector (left before a renewal)
+            yield from extract(nlp, segment, batch_size=batch_size)
 
 
 def read_abstracts(paths: list[Path], fmt: str | None = None) -> Iterator[Abstract | Deletion | Problem]:

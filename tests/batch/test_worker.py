@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import string
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -70,3 +71,39 @@ def test_pipeline_is_renewed_when_its_vocabulary_fills(monkeypatch: pytest.Monke
         bounded = pq.read_table(tmp_path / "bounded" / name)
         assert bounded.num_rows > chunk.n_items  # values were extracted
         assert bounded.equals(pq.read_table(tmp_path / "one" / name))
+
+
+def test_a_chunk_runs_with_the_pipeline_frozen_and_a_full_one_is_still_freed(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The collector does not walk the pipeline during a chunk (``extractor.heap.quiet_gc``), its
+    settings come back after the chunk, and a pipeline dropped for a new one is freed at once."""
+    import gc
+    import weakref
+
+    from extractor.heap import YOUNG_THRESHOLD
+
+    (tmp_path / worker.PARTS_DIR).mkdir()
+    seen: list[tuple[int, int]] = []
+    real = worker._extract_all
+
+    def spy(*args: Any) -> Any:
+        seen.append((gc.get_freeze_count(), gc.get_threshold()[0]))
+        return real(*args)
+
+    monkeypatch.setattr(worker, "_extract_all", spy)
+    monkeypatch.setattr(worker, "_PIPELINES", {})
+    before = gc.get_threshold()
+    first = worker.pipeline(None)
+    limit = len(first.vocab.strings) + 10
+    ref = weakref.ref(first)
+    chunk = _chunks(1, 10)[0]
+    worker.process_chunk(first, chunk, tmp_path)
+    del first
+    frozen, young = seen[0]
+    assert frozen > 50_000  # the pipeline's objects, and those of the test run
+    assert young == max(YOUNG_THRESHOLD, before[0])
+    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before
+    renewed = worker.pipeline(None, vocab_limit=limit)  # full: loaded anew, the old one collected
+    assert ref() is None
+    assert renewed is not None
